@@ -1,0 +1,40 @@
+# The two commands: `make demo` (train + evaluate the denoiser) and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The pinned CPU build of PyTorch is installed first so that nothing pulls a multi-GB CUDA build;
+# override with e.g. `make TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"`.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench viz lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[app,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m tinygrad_n2n demo --out demo_out
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 tests
+
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench/results/latest.json -p no:xdist
+	$(PY) bench/compare.py bench/results/latest.json
+
+viz: $(STAMP)
+	$(PY) viz/make_gallery.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache .hypothesis

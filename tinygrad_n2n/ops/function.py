@@ -1,0 +1,96 @@
+"""`Function`: the base of every primitive op. An instance is the op's context (`ctx`).
+
+A primitive defines two static methods side by side::
+
+    class ReLU(Function):
+        '''y = max(x, 0); dy/dx = [x > 0]'''
+        @staticmethod
+        def forward(ctx, x):            # raw torch tensors in, a raw torch tensor out
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+        @staticmethod
+        def backward(ctx, grad_out):    # one gradient per forward input (None where there is none)
+            (x,) = ctx.saved_tensors
+            return grad_out * (x > 0)
+
+`Function.apply(*inputs, **attrs)` unwraps engine tensors, runs `forward`, wraps the result, and records
+an entry on the tape only when recording is on and some input requires a gradient. Un-broadcasting and
+gradient shape checks live in the tape's backward walk, with the op's name in any error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from .. import tape
+from ..tensor import Tensor
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, torch.Tensor):
+        return f"{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')} on {value.device}"
+    return repr(value)
+
+
+class Function:
+    """Base class of primitive ops; an instance is the context passed to `forward` and `backward`."""
+
+    saved_tensors: tuple = ()
+    needs_input_grad: tuple = ()
+
+    def save_for_backward(self, *tensors: torch.Tensor | None) -> None:
+        """Keep raw tensors that `backward` needs; freed by the tape after backward."""
+        self.saved_tensors = tensors
+
+    @classmethod
+    def op_name(cls) -> str:
+        """snake_case name of the op (`MaxPool2d` -> `max_pool2d`), used in labels and errors."""
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+
+    def attributes(self) -> dict[str, Any]:
+        """The op's plain attributes (stride, padding, ...), for graph labels."""
+        return {k: v for k, v in self.__dict__.items() if not isinstance(v, torch.Tensor)}
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **attrs: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: torch.Tensor) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+        """Run the op on engine tensors (or numbers) and record it when a gradient is needed."""
+        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        ctx = cls()
+        try:
+            out = cls.forward(ctx, *raw, **attrs)
+        except RuntimeError as error:
+            raise cls._explain(error, raw) from error
+        if tape._state.enabled:
+            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            if True in needs:
+                ctx.needs_input_grad = needs
+                result = Tensor._make(out, True)
+                result._entry = tape.record(ctx, inputs, result)
+                return result
+        return Tensor._make(out, False)
+
+    @classmethod
+    def _explain(cls, error: RuntimeError, raw: list) -> RuntimeError:
+        """Turn a torch error raised inside `forward` into one naming this op and its inputs."""
+        tensors = [x for x in raw if isinstance(x, torch.Tensor)]
+        described = ", ".join(_describe(x) for x in raw)
+        devices = {x.device for x in tensors}
+        if len(devices) > 1:
+            return RuntimeError(
+                f"{cls.op_name()}: inputs are on different devices ({described}); move them to one device "
+                "with .to(device) first"
+            )
+        return RuntimeError(f"{cls.op_name()}: {error} (inputs: {described})")

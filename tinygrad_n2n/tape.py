@@ -1,0 +1,233 @@
+"""The tape: a thread-local Wengert list of recorded ops, the recording switches, and the backward walk.
+
+Every differentiable op that touches a tensor needing a gradient appends one `Entry` while recording is on.
+An entry holds its op context (the `Function` instance) and its input tensors, never its output: the
+output tensor owns its entry, so a graph whose outputs are dropped is freed, exactly as in PyTorch. The
+tape itself only holds weak references, in recording order; reverse recording order is a topological
+order, so `backward` is a single reverse walk.
+
+This module knows nothing about particular ops or modules: it sees entries, contexts and tensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from bisect import bisect_right
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+_COMPACT_MIN = 4096
+
+
+class Entry:
+    """One recorded op: `ctx` (the op's Function instance), its `inputs` and its output's gradient slot."""
+
+    __slots__ = ("__weakref__", "ctx", "freed", "inputs", "output_ref", "scope", "seq")
+
+    def __init__(self, ctx: Any, inputs: tuple, output: Any, seq: int, scope: tuple) -> None:
+        self.ctx = ctx
+        self.inputs = inputs
+        self.output_ref = weakref.ref(output)
+        self.seq = seq
+        self.scope = scope
+        self.freed = False
+
+    @property
+    def op_name(self) -> str:
+        return type(self.ctx).op_name()
+
+
+class _TapeState(threading.local):
+    def __init__(self) -> None:
+        self.refs: list[weakref.ref] = []  # weak references to entries, in recording order
+        self.seqs: list[int] = []  # their sequence numbers (sorted), for bisecting
+        self.next_seq = 0
+        self.compact_at = _COMPACT_MIN
+        self.enabled = True  # recording switch: no_grad() turns it off
+        self.forced = False  # enable_grad() overrides eval-mode modules
+        self.scope: tuple = ()  # opaque labels pushed by callers (nn pushes module paths); stored per entry
+
+
+_state = _TapeState()
+
+
+def is_recording() -> bool:
+    """True when ops record onto the tape (outside `no_grad()` and eval-mode module forwards)."""
+    return _state.enabled
+
+
+is_grad_enabled = is_recording
+
+
+def record(ctx: Any, inputs: tuple, output: Any) -> Entry:
+    """Append an entry for `output = op(*inputs)`; called by `Function.apply` only."""
+    state = _state
+    entry = Entry(ctx, inputs, output, state.next_seq, state.scope)
+    state.refs.append(weakref.ref(entry))
+    state.seqs.append(state.next_seq)
+    state.next_seq += 1
+    if len(state.refs) >= state.compact_at:
+        _compact(state)
+    return entry
+
+
+def _compact(state: _TapeState) -> None:
+    """Drop references to entries that were freed or garbage-collected; keeps the tape bounded."""
+    live = [(ref, seq) for ref, seq in zip(state.refs, state.seqs) if (e := ref()) is not None and not e.freed]
+    state.refs = [ref for ref, _ in live]
+    state.seqs = [seq for _, seq in live]
+    state.compact_at = max(_COMPACT_MIN, 2 * len(live))
+
+
+def live_entries() -> list[Entry]:
+    """The entries of this thread's tape that are still alive and not freed, in recording order."""
+    _compact(_state)
+    return [e for ref in _state.refs if (e := ref()) is not None]
+
+
+def tape_length() -> int:
+    """Number of live, unfreed entries on this thread's tape."""
+    return len(live_entries())
+
+
+# ---------------------------------------------------------------- recording switches
+
+
+class _Switch(contextlib.ContextDecorator):
+    """Context manager / decorator setting the recording flags for a block, then restoring them."""
+
+    def __init__(self, enabled: bool, forced: bool) -> None:
+        self.enabled, self.forced = enabled, forced
+        self._saved: list[tuple[bool, bool]] = []
+
+    def __enter__(self) -> None:
+        self._saved.append((_state.enabled, _state.forced))
+        _state.enabled, _state.forced = self.enabled, self.forced
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled, _state.forced = self._saved.pop()
+
+
+def no_grad() -> _Switch:
+    """Turn recording off inside the block: results need no gradient and the tape does not grow."""
+    return _Switch(False, False)
+
+
+def enable_grad() -> _Switch:
+    """Turn recording on inside the block, even inside `no_grad()` or an eval-mode Module's forward."""
+    return _Switch(True, True)
+
+
+@contextlib.contextmanager
+def inference_scope(active: bool) -> Iterator[None]:
+    """Used by eval-mode Modules: when `active`, turn recording off unless `enable_grad()` forced it on."""
+    if not active or _state.forced:
+        yield
+        return
+    saved = _state.enabled
+    _state.enabled = False
+    try:
+        yield
+    finally:
+        _state.enabled = saved
+
+
+@contextlib.contextmanager
+def scope(label: Any) -> Iterator[None]:
+    """Tag every entry recorded inside the block with `label` appended to the current scope path."""
+    saved = _state.scope
+    _state.scope = (*saved, label)
+    try:
+        yield
+    finally:
+        _state.scope = saved
+
+
+# ---------------------------------------------------------------- the backward walk
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to read a part of it after backward): the "
+    "values saved for '{op}' were freed by the first backward. Call .backward(retain_graph=True) the "
+    "first time if you need to backward through the graph again."
+)
+
+
+def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None:
+    """Propagate `grad_root` (shaped like `root`) from `root` to every leaf that requires a gradient.
+
+    Walks this thread's tape once, in reverse recording order from `root`'s entry, skipping entries that
+    received no gradient. Leaf gradients accumulate into `.gradient` (`+=`); non-leaves keep theirs only
+    after `retain_grad()`. Consumed entries are freed unless `retain_graph`.
+    """
+    root_entry = root._entry
+    # id(entry) -> (entry, gradient of its output); holding the entry keeps its inputs alive until used
+    pending: dict[int, tuple[Entry, torch.Tensor]] = {id(root_entry): (root_entry, grad_root)}
+    refs, seqs = _state.refs, _state.seqs
+    start = bisect_right(seqs, root_entry.seq)
+    if start == 0 or seqs[start - 1] != root_entry.seq:
+        raise RuntimeError(
+            "backward: the tensor's graph was recorded on another thread's tape; call backward on the "
+            "thread that computed it."
+        )
+    for index in range(start - 1, -1, -1):
+        entry = refs[index]()
+        if entry is None:
+            continue
+        item = pending.pop(id(entry), None)
+        if item is None:
+            continue
+        grad_out = item[1]
+        if entry.freed:
+            raise RuntimeError(_FREED_MESSAGE.format(op=entry.op_name))
+        output = entry.output_ref()
+        if output is not None and output._retains_grad:
+            output.gradient = grad_out if output.gradient is None else output.gradient + grad_out
+        ctx = entry.ctx
+        grads = ctx.backward(ctx, grad_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        inputs = entry.inputs
+        if len(grads) != len(inputs):
+            raise RuntimeError(f"{entry.op_name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
+        for tensor, grad in zip(inputs, grads):
+            if grad is None or not getattr(tensor, "requires_grad", False):
+                continue
+            if grad.shape != tensor.data.shape:
+                grad = unbroadcast(grad, tensor.data.shape, entry.op_name)
+            producer = tensor._entry
+            if producer is None:
+                tensor.gradient = grad if tensor.gradient is None else tensor.gradient + grad
+            else:
+                key = id(producer)
+                pending[key] = (producer, grad if key not in pending else pending[key][1] + grad)
+        if not retain_graph:
+            entry.freed = True
+            entry.inputs = ()
+            ctx.saved_tensors = ()
+        if not pending:
+            break
+
+
+def unbroadcast(grad: torch.Tensor, shape: torch.Size, op_name: str) -> torch.Tensor:
+    """Sum a broadcast gradient back to `shape`; the one place where gradient shapes are checked."""
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(
+            f"{op_name}.backward: gradient of shape {tuple(grad.shape)} for an input of shape {tuple(shape)}"
+        )
+    dims = list(range(extra))
+    for i, size in enumerate(shape):
+        if size == 1 and grad.shape[extra + i] != 1:
+            dims.append(extra + i)
+        elif size != grad.shape[extra + i]:
+            raise RuntimeError(
+                f"{op_name}.backward: gradient of shape {tuple(grad.shape)} does not reduce "
+                f"to the input's shape {tuple(shape)}"
+            )
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    return grad.reshape(shape) if extra else grad

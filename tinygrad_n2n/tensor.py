@@ -1,0 +1,224 @@
+"""`Tensor`: a `torch.Tensor` plus the bookkeeping of the tape. Operators call the primitive ops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import tape
+
+Number = int | float | bool
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+class Tensor:
+    """A value in the engine: `data` (a raw torch.Tensor), and, once backward ran, its `gradient`.
+
+    `Tensor(data, requires_grad=False, dtype=None, device=None)` accepts a torch tensor (shared, detached),
+    a number, a nested list or a NumPy array. Only floating-point (or complex) tensors can require a
+    gradient. Results of ops on tensors that require a gradient are recorded on the tape while recording is
+    on; `backward()` then fills `.gradient` of the leaves.
+    """
+
+    __slots__ = ("__weakref__", "_entry", "_retains_grad", "data", "gradient", "requires_grad")
+    __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, torch.Tensor):
+            data = data.detach()
+            if dtype is not None or device is not None:
+                data = data.to(device=device, dtype=dtype)
+        elif isinstance(data, np.ndarray):
+            data = torch.from_numpy(np.ascontiguousarray(data)).to(device=device, dtype=dtype)
+        else:
+            data = torch.tensor(data, dtype=dtype, device=device)
+        if requires_grad and not (data.is_floating_point() or data.is_complex()):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require a gradient, got dtype {data.dtype}; "
+                "convert first, e.g. Tensor(x, dtype=torch.float32, requires_grad=True)"
+            )
+        self.data: torch.Tensor = data
+        self.requires_grad = bool(requires_grad)
+        self.gradient: torch.Tensor | None = None
+        self._entry: tape.Entry | None = None
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data: torch.Tensor, requires_grad: bool) -> Tensor:
+        """Wrap an op's raw result without any conversion (the hot path)."""
+        out = cls.__new__(cls)
+        out.data, out.requires_grad, out.gradient, out._entry, out._retains_grad = (
+            data,
+            requires_grad,
+            None,
+            None,
+            False,
+        )
+        return out
+
+    # ------------------------------------------------------------ properties and conversions
+    @property
+    def grad(self) -> torch.Tensor | None:
+        """Read-only alias of `.gradient`, for code ported from PyTorch."""
+        return self.gradient
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._entry is None
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.data.device
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    def numel(self) -> int:
+        return self.data.numel()
+
+    def size(self, dim: int | None = None) -> torch.Size | int:
+        return self.data.size() if dim is None else self.data.size(dim)
+
+    def dim(self) -> int:
+        return self.data.dim()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def item(self) -> Number:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data.cpu().numpy()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing `data`, requiring no gradient."""
+        return Tensor._make(self.data, False)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Copy to a device and/or dtype (`torch.Tensor.to` arguments); differentiable."""
+        from .ops.movement import To
+
+        return To.apply(self, args=args, kwargs=kwargs)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Tensor:
+        return self.to(torch.device("cuda", device) if isinstance(device, int) else device or "cuda")
+
+    def float(self) -> Tensor:
+        return self.to(torch.float32)
+
+    def double(self) -> Tensor:
+        return self.to(torch.float64)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.gradient` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require a gradient")
+        self._retains_grad = True
+
+    def zero_grad(self) -> None:
+        self.gradient = None
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into `.gradient` of every leaf that requires a gradient.
+
+        gradient: same shape as self; may be omitted only for a one-element tensor (seeded with 1).
+        retain_graph: keep the recorded graph so that backward can run through it again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require a gradient (no input of the ops that made it "
+                "requires one, or it was computed under no_grad() or in an eval-mode module)"
+            )
+        if gradient is None:
+            if self.data.numel() != 1:
+                raise RuntimeError(
+                    f"backward: gradient can be omitted only for a scalar output; this output has shape "
+                    f"{tuple(self.shape)}, so pass backward(gradient=...) of that shape"
+                )
+            seed = torch.ones_like(self.data)
+        else:
+            seed = gradient.data if isinstance(gradient, Tensor) else torch.as_tensor(gradient)
+            seed = seed.to(device=self.device, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {tuple(seed.shape)} but the output has shape "
+                    f"{tuple(self.shape)}; they must match"
+                )
+        if self._entry is None:
+            self.gradient = seed if self.gradient is None else self.gradient + seed
+            return
+        tape.run_backward(self, seed, retain_graph)
+
+    # ------------------------------------------------------------ interop and display
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Sequence = (), kwargs: Any = None) -> Any:
+        """torch functions treat engine tensors as constants and return plain torch tensors."""
+        return func(*_unwrap(args), **_unwrap(kwargs or {}))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = repr(self.data).removeprefix("tensor(").removesuffix(")")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self._entry is not None:
+            extra = f", op={self._entry.op_name}"
+        return f"Tensor({body}{extra})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __index__(self) -> int:
+        return self.data.__index__()
+
+    __hash__ = object.__hash__
