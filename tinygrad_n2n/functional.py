@@ -279,3 +279,23 @@ def cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Tensor:
     if reduction == "mean":
         return -picked.mean()
     return -picked.sum() if reduction == "sum" else -picked
+
+
+# ---------------------------------------------------------------- fused layers
+
+
+def upsample_conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    scale_factor: IntPair = 2,
+    stride: IntPair = 1,
+    padding: IntPair = 1,
+    dilation: IntPair = 1,
+) -> Tensor:
+    """Nearest-neighbour upsampling by `scale_factor` followed by conv2d (the course's `Upsampling`).
+
+    x: (N, C, H, W); weight: (O, C, kh, kw); bias: (O,) -> (N, O, H_out, W_out) computed on the
+    (H·sh, W·sw) upsampled input.
+    """
+    return conv2d(upsample_nearest(x, scale_factor), weight, bias, stride=stride, padding=padding, dilation=dilation)
