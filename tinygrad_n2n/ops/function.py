@@ -50,7 +50,8 @@ class Function:
     @classmethod
     def op_name(cls) -> str:
         """snake_case name of the op (`MaxPool2d` -> `max_pool2d`), used in labels and errors."""
-        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+        name = cls.__name__.replace("ReLU", "Relu")  # acronyms read as one word: relu, leaky_relu
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
     def attributes(self) -> dict[str, Any]:
         """The op's plain attributes (stride, padding, ...), for graph labels."""
@@ -93,4 +94,7 @@ class Function:
                 f"{cls.op_name()}: inputs are on different devices ({described}); move them to one device "
                 "with .to(device) first"
             )
+        if "must match the size of tensor" in str(error):
+            shapes = " and ".join(str(tuple(x.shape)) for x in tensors)
+            return RuntimeError(f"{cls.op_name()}: shapes {shapes} do not broadcast together ({error})")
         return RuntimeError(f"{cls.op_name()}: {error} (inputs: {described})")
