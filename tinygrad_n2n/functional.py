@@ -35,6 +35,16 @@ def _check_4d(name: str, x: Tensor, what: str = "input") -> None:
         raise ValueError(f"{name}: expected a 4-D {what} (N, C, H, W), got shape {tuple(x.shape)}")
 
 
+def _check_devices(name: str, *tensors: Any) -> None:
+    """Raise the engine's "different devices" error before torch gets a chance to mix them."""
+    present = [t for t in tensors if t is not None]
+    if len({t.device for t in present}) > 1:
+        described = ", ".join(f"{tuple(t.shape)} on {t.device}" for t in present)
+        raise RuntimeError(
+            f"{name}: inputs are on different devices ({described}); move them to one device with .to(device) first"
+        )
+
+
 def _check_window(name: str, x: Tensor, kernel, padding, dilation) -> None:
     for axis, size in enumerate(x.shape[2:]):
         span = dilation[axis] * (kernel[axis] - 1) + 1
@@ -77,6 +87,7 @@ def conv2d(
             f"with groups={groups} expects {weight.shape[1] * groups}"
         )
     _check_bias("conv2d", bias, weight.shape[0])
+    _check_devices("conv2d", x, weight, bias)
     _check_window("conv2d", x, weight.shape[2:], padding, dilation)
     return conv.Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
@@ -114,6 +125,7 @@ def conv_transpose2d(
             f"{name}: output_padding {output_padding} must be smaller than stride {stride} or dilation {dilation}"
         )
     _check_bias(name, bias, weight.shape[1] * groups)
+    _check_devices(name, x, weight, bias)
     for axis in (0, 1):
         size = (x.shape[2 + axis] - 1) * stride[axis] - 2 * padding[axis]
         if size + dilation[axis] * (weight.shape[2 + axis] - 1) + output_padding[axis] + 1 < 1:
@@ -193,6 +205,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
             f"features but weight {tuple(weight.shape)} expects {weight.shape[-1]}"
         )
     _check_bias("linear", bias, weight.shape[0])
+    _check_devices("linear", x, weight, bias)
     return linalg.Linear.apply(x, weight, bias)
 
 
@@ -296,6 +309,20 @@ def upsample_conv2d(
     """Nearest-neighbour upsampling by `scale_factor` followed by conv2d (the course's `Upsampling`).
 
     x: (N, C, H, W); weight: (O, C, kh, kw); bias: (O,) -> (N, O, H_out, W_out) computed on the
-    (H·sh, W·sw) upsampled input.
+    (H·sh, W·sw) upsampled input. With stride 1 it runs fused (`ops.upsample_conv`: s² phase convolutions of
+    the small input, never materialising the upsampled one); otherwise upsample, then conv2d.
     """
-    return conv2d(upsample_nearest(x, scale_factor), weight, bias, stride=stride, padding=padding, dilation=dilation)
+    from .ops.upsample_conv import UpsampleConv2d
+
+    name = "upsample_conv2d"
+    x, weight = _tensor(x), _tensor(weight)
+    scale = _pair(name, "scale_factor", scale_factor, 1)
+    stride, dilation = _pair(name, "stride", stride, 1), _pair(name, "dilation", dilation, 1)
+    padding = _pair(name, "padding", padding, 0)
+    if stride != (1, 1) or x.ndim != 4 or weight.ndim != 4 or x.shape[0] == 0 or x.shape[1] != weight.shape[1]:
+        up = upsample_nearest(x, scale)  # the unfused path validates and reports what is wrong
+        return conv2d(up, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    _check_bias(name, bias, weight.shape[0])
+    upsampled = (x.shape[0], x.shape[1], x.shape[2] * scale[0], x.shape[3] * scale[1])
+    _check_window(name, torch.empty(upsampled, device="meta"), weight.shape[2:], padding, dilation)
+    return UpsampleConv2d.apply(x, weight, bias, scale=scale, padding=padding, dilation=dilation)

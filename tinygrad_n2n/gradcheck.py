@@ -26,10 +26,11 @@ def gradcheck(
 ) -> bool:
     """Check d fn(*inputs) / d input for every input tensor that requires a gradient.
 
-    inputs: engine tensors (converted to float64 copies) or other arguments passed through unchanged.
+    inputs: engine tensors (floating ones become contiguous float64 copies, so the caller's data is never
+    perturbed; integer ones, e.g. class indices, pass unchanged) or other arguments passed through unchanged.
     Returns True, or raises GradcheckError naming the input, the output and the worst element.
     """
-    inputs = [Tensor(x.data.double(), requires_grad=x.requires_grad) if isinstance(x, Tensor) else x for x in inputs]
+    inputs = [_float64_copy(x) if isinstance(x, Tensor) and x.data.is_floating_point() else x for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires a gradient")
@@ -50,6 +51,11 @@ def gradcheck(
                     f"differences give {numeric[row, col].item():.6g} (atol={atol}, rtol={rtol})"
                 )
     return True
+
+
+def _float64_copy(x: Tensor) -> Tensor:
+    data = x.data.to(torch.float64).clone(memory_format=torch.contiguous_format)
+    return Tensor(data, requires_grad=x.requires_grad)
 
 
 def _analytic_jacobian(fn, inputs, checked, out_index, out_numel) -> list[torch.Tensor]:

@@ -104,6 +104,10 @@ class _Switch(contextlib.ContextDecorator):
         self.enabled, self.forced = enabled, forced
         self._saved: list[tuple[bool, bool]] = []
 
+    def _recreate_cm(self) -> _Switch:
+        """A fresh switch per call of a decorated function, so that threads never share `_saved`."""
+        return _Switch(self.enabled, self.forced)
+
     def __enter__(self) -> None:
         self._saved.append((_state.enabled, _state.forced))
         _state.enabled, _state.forced = self.enabled, self.forced
@@ -154,6 +158,9 @@ _FREED_MESSAGE = (
     "values saved for '{op}' were freed by the first backward. Call .backward(retain_graph=True) the "
     "first time if you need to backward through the graph again."
 )
+_FOREIGN_MESSAGE = (
+    "backward: the graph of '{op}' was recorded on another thread's tape; call backward on the thread that computed it."
+)
 
 
 def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None:
@@ -164,15 +171,14 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
     after `retain_grad()`. Consumed entries are freed unless `retain_graph`.
     """
     root_entry = root._entry
+    if root_entry.freed:
+        raise RuntimeError(_FREED_MESSAGE.format(op=root_entry.op_name))
     # id(entry) -> (entry, gradient of its output); holding the entry keeps its inputs alive until used
     pending: dict[int, tuple[Entry, torch.Tensor]] = {id(root_entry): (root_entry, grad_root)}
     refs, seqs = _state.refs, _state.seqs
     start = bisect_right(seqs, root_entry.seq)
     if start == 0 or seqs[start - 1] != root_entry.seq:
-        raise RuntimeError(
-            "backward: the tensor's graph was recorded on another thread's tape; call backward on the "
-            "thread that computed it."
-        )
+        raise RuntimeError(_FOREIGN_MESSAGE.format(op=root_entry.op_name))
     for index in range(start - 1, -1, -1):
         entry = refs[index]()
         if entry is None:
@@ -185,7 +191,7 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
             raise RuntimeError(_FREED_MESSAGE.format(op=entry.op_name))
         output = entry.output_ref()
         if output is not None and output._retains_grad:
-            output.gradient = grad_out if output.gradient is None else output.gradient + grad_out
+            accumulate(output, grad_out)
         ctx = entry.ctx
         grads = ctx.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
@@ -200,7 +206,7 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
                 grad = unbroadcast(grad, tensor.data.shape, entry.op_name)
             producer = tensor._entry
             if producer is None:
-                tensor.gradient = grad if tensor.gradient is None else tensor.gradient + grad
+                accumulate(tensor, grad)
             else:
                 key = id(producer)
                 pending[key] = (producer, grad if key not in pending else pending[key][1] + grad)
@@ -210,6 +216,20 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
             ctx.saved_tensors = ()
         if not pending:
             break
+    for entry, _ in pending.values():  # producers the walk never reached: freed and compacted away, or foreign
+        raise RuntimeError((_FREED_MESSAGE if entry.freed else _FOREIGN_MESSAGE).format(op=entry.op_name))
+
+
+def accumulate(tensor: Any, grad: torch.Tensor) -> None:
+    """`tensor.gradient += grad`, out of place; a first gradient is copied so that it aliases nothing.
+
+    Backward results may be broadcast views (stride 0) or shared between inputs (`a + b` hands both the
+    same tensor); a private contiguous copy keeps in-place updates of `.gradient` (optimizers) safe.
+    """
+    if tensor.gradient is None:
+        tensor.gradient = grad.clone(memory_format=torch.contiguous_format)
+    else:
+        tensor.gradient = tensor.gradient + grad
 
 
 def unbroadcast(grad: torch.Tensor, shape: torch.Size, op_name: str) -> torch.Tensor:

@@ -132,10 +132,13 @@ class Tensor:
         return Tensor._make(self.data, False)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """Copy to a device and/or dtype (`torch.Tensor.to` arguments); differentiable."""
+        """Copy to a device and/or dtype (`torch.Tensor.to` arguments); differentiable to float dtypes."""
         from .ops.movement import To
 
-        return To.apply(self, args=args, kwargs=kwargs)
+        out = To.apply(self, args=args, kwargs=kwargs)
+        if out.requires_grad and not (out.data.is_floating_point() or out.data.is_complex()):
+            return Tensor._make(out.data, False)  # integer or bool results carry no gradient, as in torch
+        return out
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -188,14 +191,21 @@ class Tensor:
                     f"{tuple(self.shape)}; they must match"
                 )
         if self._entry is None:
-            self.gradient = seed if self.gradient is None else self.gradient + seed
+            tape.accumulate(self, seed)
             return
         tape.run_backward(self, seed, retain_graph)
 
     # ------------------------------------------------------------ interop and display
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Sequence = (), kwargs: Any = None) -> Any:
-        """torch functions treat engine tensors as constants and return plain torch tensors."""
+        """torch functions treat engine tensors as constants and return plain torch tensors.
+
+        Exception: an arithmetic operator with a torch tensor on the left (`raw * x`) runs the engine's
+        reflected operator (`x.__rmul__(raw)`), so the gradient reaches `x` as it would for `number * x`.
+        """
+        reflected = _REFLECTED.get(func) if len(args) == 2 and not kwargs else None
+        if reflected and isinstance(args[1], Tensor) and isinstance(args[0], torch.Tensor):
+            return getattr(args[1], reflected)(args[0])
         return func(*_unwrap(args), **_unwrap(kwargs or {}))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -222,3 +232,15 @@ class Tensor:
         return self.data.__index__()
 
     __hash__ = object.__hash__
+
+
+# torch.Tensor methods that `raw <op> engine_tensor` dispatches to, and the engine's reflected operator
+_REFLECTED = {
+    torch.Tensor.add: "__radd__",
+    torch.Tensor.sub: "__rsub__",
+    torch.Tensor.mul: "__rmul__",
+    torch.Tensor.div: "__rtruediv__",
+    torch.Tensor.pow: "__rpow__",
+    torch.Tensor.__pow__: "__rpow__",
+    torch.Tensor.matmul: "__rmatmul__",
+}

@@ -38,7 +38,8 @@ def _normalize_index(index: Any) -> Any:
 def _compare(op: str):
     def method(self: Tensor, other: Any) -> Tensor:
         other = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(getattr(self.data, op)(other), False)
+        result = getattr(self.data, op)(other)
+        return result if result is NotImplemented else Tensor._make(result, False)
 
     method.__name__ = op
     method.__doc__ = f"Elementwise `{op}` comparison; returns a bool tensor with no gradient."

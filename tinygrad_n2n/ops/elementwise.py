@@ -6,8 +6,6 @@ input's shape (`tape.unbroadcast`). Non-tensor operands (Python numbers) get no 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .function import Function
@@ -72,7 +70,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = x ** y; dz/dx = y · x^(y-1), dz/dy = z · ln x"""
+    """z = x ** y; dz/dx = y · x^(y-1), dz/dy = z · ln x (0 where x = 0 and y ≥ 0, as in torch)"""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -84,11 +82,17 @@ class Pow(Function):
     def backward(ctx, grad_out):
         x, y, out = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        grad_x = grad_out * y * torch.pow(x, y - 1) if need_x else None
+        grad_x = None
+        if need_x:  # the y = 0 case is 0 (not 0 · 0⁻¹ = nan at x = 0), as in torch
+            grad_x = grad_out * y * torch.pow(x, y - 1)
+            if isinstance(y, torch.Tensor):
+                grad_x = torch.where(y == 0, 0.0, grad_x)
+            elif y == 0:
+                grad_x = torch.zeros_like(grad_x)
         if not need_y:
             return grad_x, None
-        log_x = torch.log(x) if isinstance(x, torch.Tensor) else math.log(x)
-        return grad_x, grad_out * out * log_x
+        base = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=out.dtype, device=out.device)
+        return grad_x, grad_out * torch.where((base == 0) & (y >= 0), 0.0, out * torch.log(base))
 
 
 class Maximum(Function):

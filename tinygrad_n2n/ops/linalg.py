@@ -11,15 +11,35 @@ from .function import Function
 class MatMul(Function):
     """z = x @ y; dz/dx = dz @ yᵀ, dz/dy = xᵀ @ dz (batch dims summed back by the tape)"""
 
+    @classmethod
+    def op_name(cls) -> str:
+        return "matmul"
+
     @staticmethod
     def forward(ctx, x, y):
+        if x.device != y.device:  # some device pairs (cpu and meta) do not raise inside torch.matmul
+            raise RuntimeError("tensors on different devices")
         ctx.save_for_backward(x, y)
         return torch.matmul(x, y)
+
+    @classmethod
+    def _explain(cls, error: RuntimeError, raw: list) -> RuntimeError:
+        x, y = raw
+        if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.device == y.device and x.ndim and y.ndim:
+            inner_x, inner_y = x.shape[-1], y.shape[-2] if y.ndim > 1 else y.shape[0]
+            if inner_x != inner_y:
+                return RuntimeError(
+                    f"matmul: cannot multiply shapes {tuple(x.shape)} and {tuple(y.shape)}: expected "
+                    f"x.shape[-1] == y.shape[-2] (or y.shape[0] for a 1-D y), got {inner_x} != {inner_y}"
+                )
+        return super()._explain(error, raw)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
+        if x.ndim == 1 and y.ndim == 1:  # dot product: grad_out is a scalar
+            return (grad_out * y if need_x else None), (grad_out * x if need_y else None)
         x2 = x.unsqueeze(0) if x.ndim == 1 else x  # (.., m, k)
         y2 = y.unsqueeze(-1) if y.ndim == 1 else y  # (.., k, n)
         if x.ndim == 1:

@@ -12,10 +12,11 @@ from .function import Function
 
 
 def _dims(ndim: int, dim) -> tuple[int, ...]:
-    if dim is None:
+    """The reduced dims, non-negative; None or () means all of them (as in torch), none for a 0-d tensor."""
+    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+    if not dims or ndim == 0:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(d % ndim if ndim else 0 for d in dims)
+    return tuple(d % ndim for d in dims)
 
 
 def _expand_back(grad_out: torch.Tensor, shape: torch.Size, dims: tuple[int, ...], keepdim: bool):
