@@ -14,7 +14,8 @@ from .tensor import Tensor
 
 _tensor_ops.install()
 
-from . import functional  # noqa: E402  (needs the installed operators)
+from . import functional, nn, optim  # noqa: E402  (they need the installed operators)
+from .serialization import load, save  # noqa: E402
 
 
 def cat(tensors: list[Any], dim: int = 0) -> Tensor:
@@ -51,10 +52,14 @@ __all__ = [
     "functional",
     "gradcheck",
     "is_grad_enabled",
+    "load",
+    "nn",
     "no_grad",
     "ones",
+    "optim",
     "rand",
     "randn",
+    "save",
     "stack",
     "zeros",
 ]

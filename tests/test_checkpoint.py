@@ -1,0 +1,198 @@
+"""tn.save / tn.load: round trips, safety (no code runs), atomicity, corrupt files, exact training resume."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+
+import pytest
+import torch
+
+import tinygrad_n2n as tn
+from tinygrad_n2n import nn, optim, serialization
+
+
+def _model() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 3)).double()
+
+
+def test_round_trip_of_nested_state(tmp_path):
+    model = _model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(torch.randn(2, 1, 4, 4, dtype=torch.float64)).sum().backward()
+    opt.step()
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "history": [0.5, 0.25],
+        "note": "ok",
+        "engine": tn.Tensor(torch.arange(3.0)),
+        "param": model[0].weight,
+    }
+    path = tmp_path / "ckpt.tn"
+    tn.save(payload, path)
+    loaded = tn.load(path)
+    assert loaded["epoch"] == 3 and loaded["history"] == [0.5, 0.25] and loaded["note"] == "ok"
+    assert type(loaded["engine"]) is torch.Tensor and torch.equal(loaded["engine"], torch.arange(3.0))
+    assert type(loaded["param"]) is torch.Tensor and not loaded["param"].requires_grad
+    fresh = _model()
+    fresh.load_state_dict(loaded["model"])
+    assert all(torch.equal(a.data, b.data) for a, b in zip(model.parameters(), fresh.parameters()))
+    assert torch.equal(loaded["optimizer"]["state"][0]["exp_avg"], opt.state[model[0].weight]["exp_avg"])
+    assert torch.load(path, weights_only=True)["epoch"] == 3, "the file is an ordinary torch checkpoint"
+    assert os.listdir(tmp_path) == ["ckpt.tn"], "no temporary files are left behind"
+
+
+def test_map_location_and_cpu_storage(tmp_path):
+    path = tmp_path / "ckpt.tn"
+    tn.save({"w": torch.ones(2)}, path)
+    assert tn.load(path, map_location="cpu")["w"].device.type == "cpu"
+    assert tn.load(path, map_location=torch.device("cpu"))["w"].device.type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            tn.load(path, map_location="cuda")
+
+
+def test_torch_model_checkpoint_loads_into_our_model(tmp_path):
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1))
+    torch.save(theirs.state_dict(), tmp_path / "torch.pt")
+    ours = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+    ours.load_state_dict(tn.load(tmp_path / "torch.pt"))
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(ours(x).data, theirs(x).detach(), atol=1e-6, rtol=0)
+
+
+class _Payload:
+    """Unpickling this would run a shell command creating a file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("fmt", ["plain_pickle", "torch_zip"])
+def test_a_pickle_carrying_code_is_refused_and_nothing_runs(tmp_path, fmt):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.tn"
+    payload = {"model": {"w": torch.ones(1)}, "x": _Payload(str(marker))}
+    if fmt == "plain_pickle":
+        path.write_bytes(pickle.dumps(payload))
+    else:
+        torch.save(payload, path)
+    with pytest.raises(serialization.UnsafeCheckpointError, match=r"refused to load .*evil\.tn.* nothing from it"):
+        tn.load(path)
+    assert not marker.exists()
+    pickle.loads(pickle.dumps(_Payload(str(tmp_path / "control"))))
+    assert (tmp_path / "control").exists(), "control: the payload does run when unpickled unsafely"
+
+
+def test_an_exception_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.tn"
+    tn.save({"step": 1, "w": torch.ones(3)}, path)
+    original = path.read_bytes()
+
+    def failing_writer(payload, handle):
+        handle.write(b"PK\x03\x04 half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization, "_write", failing_writer)
+    with pytest.raises(OSError, match="disk full"):
+        tn.save({"step": 2, "w": torch.zeros(3)}, path)
+    assert path.read_bytes() == original
+    assert tn.load(path)["step"] == 1
+    assert os.listdir(tmp_path) == ["ckpt.tn"]
+
+
+def test_unsaveable_objects_are_rejected_before_writing(tmp_path):
+    with pytest.raises(TypeError, match=r"obj\['model'\] is a Sequential; a checkpoint holds tensors"):
+        tn.save({"model": _model()}, tmp_path / "x.tn")
+    assert not (tmp_path / "x.tn").exists()
+
+
+def test_corrupt_truncated_and_foreign_files_are_clear_errors(tmp_path):
+    good = tmp_path / "good.tn"
+    tn.save({"w": torch.randn(100)}, good)
+    truncated = tmp_path / "truncated.tn"
+    truncated.write_bytes(good.read_bytes()[:200])
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a checkpoint\n")
+    empty = tmp_path / "empty.tn"
+    empty.write_bytes(b"")
+    archive = tmp_path / "other.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("readme.txt", "an unrelated zip archive")
+    for path in (truncated, text, empty, archive):
+        with pytest.raises(serialization.CheckpointError, match=re.escape(f"tn.load: '{path}' is not a")):
+            tn.load(path)
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint file at .*missing\.tn"):
+        tn.load(tmp_path / "missing.tn")
+
+
+def _train(model: nn.Module, opt: optim.Optimizer, scheduler, steps: range, data: torch.Tensor) -> list[float]:
+    losses = []
+    for step in steps:
+        x = data[step % len(data)]
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(x), x.flatten(1)[:, :3])
+        loss.backward()
+        opt.step()
+        scheduler.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_training_resumes_exactly_from_a_checkpoint(tmp_path, name):
+    data = torch.randn(5, 2, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    options = {"lr": 0.05, "momentum": 0.9, "nesterov": True} if name == "SGD" else {"lr": 0.01, "amsgrad": True}
+
+    def fresh():
+        torch.manual_seed(0)
+        model = _model()
+        opt = getattr(optim, name)(model.parameters(), **options)
+        return model, opt, optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+
+    model, opt, scheduler = fresh()
+    uninterrupted = _train(model, opt, scheduler, range(20), data)
+    expected = [p.data.clone() for p in model.parameters()]
+
+    model, opt, scheduler = fresh()
+    first = _train(model, opt, scheduler, range(10), data)
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": scheduler.state_dict()}
+    tn.save(state, tmp_path / "resume.tn")
+    del model, opt, scheduler
+
+    model, opt, scheduler = fresh()
+    _train(model, opt, scheduler, range(1, 4), data)  # perturb everything that the checkpoint must restore
+    loaded = tn.load(tmp_path / "resume.tn")
+    model.load_state_dict(loaded["model"])
+    opt.load_state_dict(loaded["optimizer"])
+    scheduler.load_state_dict(loaded["scheduler"])
+    second = _train(model, opt, scheduler, range(10, 20), data)
+    assert first + second == uninterrupted
+    assert all(torch.equal(p.data, e) for p, e in zip(model.parameters(), expected))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_training_state_saves_on_cpu_and_maps_back(tmp_path):
+    model = _model().to("cuda")
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(torch.randn(2, 1, 4, 4, dtype=torch.float64, device="cuda")).sum().backward()
+    opt.step()
+    tn.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "gpu.tn")
+    on_cpu = tn.load(tmp_path / "gpu.tn")
+    assert all(v.device.type == "cpu" for v in on_cpu["model"].values())
+    on_gpu = tn.load(tmp_path / "gpu.tn", map_location="cuda")
+    fresh = _model().to("cuda")
+    fresh.load_state_dict(on_gpu["model"])
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.01)
+    fresh_opt.load_state_dict(on_gpu["optimizer"])
+    assert fresh_opt.state[fresh[0].weight]["exp_avg"].device.type == "cuda"
+    assert all(torch.equal(a.data, b.data) for a, b in zip(model.parameters(), fresh.parameters()))

@@ -1,0 +1,44 @@
+"""tinygrad_n2n.nn: Module, Parameter, layers, losses and initialisers, with torch.nn's names and signatures.
+
+A torch.nn model ports by changing its imports; `load_state_dict` accepts a torch.nn model's state dict.
+Unlike torch.nn, a module in eval mode records nothing on the tape (its outputs need no gradient) unless
+`tn.enable_grad()` is active.
+"""
+
+from . import functional, init
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
+from .conv import Conv2d, ConvTranspose2d, Upsampling
+from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
+from .loss import CrossEntropyLoss, L1Loss, MSELoss
+from .module import IncompatibleKeys, Module, ModuleError, Parameter
+
+__all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "IncompatibleKeys",
+    "L1Loss",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "Module",
+    "ModuleError",
+    "ModuleList",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Upsample",
+    "Upsampling",
+    "functional",
+    "init",
+]

@@ -1,0 +1,66 @@
+"""`tinygrad_n2n.nn.functional`: the engine's op functions under torch's module path, plus `dropout`.
+
+So `import torch.nn.functional as F` ports as `import tinygrad_n2n.nn.functional as F`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..functional import (
+    avg_pool2d,
+    conv2d,
+    conv_transpose2d,
+    cross_entropy,
+    l1_loss,
+    leaky_relu,
+    linear,
+    log_softmax,
+    max_pool2d,
+    mse_loss,
+    pad,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+    upsample_conv2d,
+    upsample_nearest,
+)
+from ..tensor import Tensor
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) when `training`; any shape."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0 or x.numel() == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    mask = torch.empty_like(x.data).bernoulli_(1 - p)
+    return x * Tensor(mask.div_(1 - p))
+
+
+__all__ = [
+    "avg_pool2d",
+    "conv2d",
+    "conv_transpose2d",
+    "cross_entropy",
+    "dropout",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "pad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+    "upsample_conv2d",
+    "upsample_nearest",
+]

@@ -1,0 +1,57 @@
+"""Loss layers with torch.nn's signatures: MSELoss, L1Loss, CrossEntropyLoss (class-index targets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import functional as F
+from ..tensor import Tensor
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__()
+        if size_average is not None or reduce is not None:
+            raise ValueError(f"{type(self).__name__}: size_average and reduce are deprecated; use reduction=")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction = reduction
+
+
+class MSELoss(_Loss):
+    """Mean squared error. input, target: same shape -> scalar ('mean'/'sum') or that shape ('none')."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error. input, target: same shape -> scalar ('mean'/'sum') or that shape ('none')."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.l1_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy. input: (N, C) or (N, C, d1, ..) logits; target: (N,) or (N, d1, ..) int64 indices.
+
+    Class weights, label smoothing and an ignore_index that occurs in the targets are not supported.
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        if weight is not None or label_smoothing != 0.0:
+            raise ValueError("CrossEntropyLoss: class weights and label_smoothing are not supported")
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, self.reduction)

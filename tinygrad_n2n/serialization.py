@@ -1,0 +1,126 @@
+"""Checkpoints: `tn.save(obj, path)` and `tn.load(path, map_location=None)`.
+
+A checkpoint holds nested dicts / lists / tuples of tensors, numbers, strings, booleans and None (model and
+optimizer state dicts, epoch counters, ...). Engine tensors and Parameters are stored as plain CPU torch
+tensors, in torch's own file format, so `torch.load` reads our checkpoints and `tn.load` reads torch's
+state-dict files.
+
+Safety: loading never runs code from the file (torch's weights-only unpickler; anything else, such as a
+pickled `os.system` call, is refused with `UnsafeCheckpointError`). Atomicity: saving writes a temporary
+file in the destination folder and renames it over the target, so an error or a crash mid-save leaves the
+previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import tempfile
+from collections import OrderedDict
+from typing import Any, BinaryIO
+
+import torch
+
+from .tensor import Tensor
+
+PathLike = str | os.PathLike
+
+_ATOMS = (int, float, bool, str, bytes, type(None))
+
+
+class CheckpointError(ValueError):
+    """The file is not a checkpoint: truncated, corrupt, or some other kind of file."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file holds objects other than tensors and plain containers (e.g. code to run); it was not loaded."""
+
+
+def _storable(value: Any, where: str) -> Any:
+    """A copy of `value` with engine tensors as plain CPU torch tensors; rejects what a checkpoint can't hold."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, dict):
+        items = [(key, _storable(item, f"{where}[{key!r}]")) for key, item in value.items()]
+        for key, _ in items:
+            if not isinstance(key, _ATOMS):
+                raise TypeError(f"tn.save: key {key!r} in {where} must be a string or a number")
+        return OrderedDict(items) if isinstance(value, OrderedDict) else dict(items)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_storable(item, f"{where}[{i}]") for i, item in enumerate(value))
+    raise TypeError(
+        f"tn.save: {where} is a {type(value).__name__}; a checkpoint holds tensors, numbers, strings, None "
+        "and dicts/lists/tuples of them (save a model's or optimizer's state_dict(), not the object)"
+    )
+
+
+def _write(payload: Any, handle: BinaryIO) -> None:
+    """Serialise `payload` into an open binary file (torch's zip format)."""
+    torch.save(payload, handle)
+
+
+def save(obj: Any, path: PathLike) -> None:
+    """Write `obj` (nested dicts/lists of tensors and numbers, e.g. state dicts) to `path`, atomically.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`;
+    if anything fails, the temporary file is removed and an existing checkpoint at `path` is untouched.
+    """
+    path = os.fspath(path)
+    payload = _storable(obj, "obj")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"tn.save: folder {folder!r} does not exist (for {path!r})")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            _write(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def load(path: PathLike, map_location: Any = None) -> Any:
+    """Read a checkpoint written by `save` (or a torch.save'd state dict) without running any code.
+
+    map_location: None (tensors stay on the CPU), a device (`"cuda"`, `torch.device(...)`) or anything
+    `torch.load` accepts. Tensors come back as plain torch tensors, ready for `load_state_dict`.
+    Raises FileNotFoundError, UnsafeCheckpointError (the file holds code or arbitrary objects) or
+    CheckpointError (truncated, corrupt or not a checkpoint), each naming the path.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"tn.load: no checkpoint file at {path!r}")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"tn.load: {path!r} is not a checkpoint: the file is empty")
+    if isinstance(map_location, (str, torch.device)):
+        device = torch.device(map_location)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"tn.load: map_location={map_location!r} but CUDA is not available (loading {path!r})")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        lines = str(error).splitlines()
+        if "weights only" in str(error).lower():
+            reason = next((line.strip() for line in lines if "unsupported" in line.lower()), "")
+            raise UnsafeCheckpointError(
+                f"tn.load: refused to load {path!r}: it holds objects other than tensors, numbers and plain "
+                f"containers (possibly code that would run on loading); nothing from it was executed. {reason}"
+            ) from None
+        raise CheckpointError(f"tn.load: {path!r} is not a checkpoint (unreadable pickle data: {error})") from None
+    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, AttributeError, OSError) as error:
+        detail = (str(error).splitlines() or [""])[0]
+        raise CheckpointError(
+            f"tn.load: {path!r} is not a readable checkpoint (truncated, corrupt, or another kind of file; "
+            f"{type(error).__name__}: {detail})"
+        ) from None
