@@ -1,0 +1,248 @@
+"""Noise2Noise data: clean sources (scikit-image photos, a folder of images, the course .pkl files) and noise.
+
+Every tensor here is uint8 (N, 3, H, W) in [0, 255], the course's format; models convert per batch. A training
+sample is two independent noisy copies of one clean 32×32 patch; a validation sample is (noisy, clean).
+Everything is seeded: the same arguments give the same tensors, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# Bundled with scikit-image (no download). The stereo pair stays on one side: its two views nearly coincide.
+TRAIN_IMAGES: tuple[str, ...] = (
+    "astronaut",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "motorcycle_left",
+    "motorcycle_right",
+    "camera",
+    "brick",
+    "grass",
+    "gravel",
+)
+VAL_IMAGES: tuple[str, ...] = ("chelsea", "coffee")  # held out: never used for training
+PATCH_SIZE = 32
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class DataError(ValueError):
+    """A data source is missing, unreadable or has the wrong structure (message says which and why)."""
+
+
+# ---------------------------------------------------------------- noise
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A noise model on images in [0, 1]: additive Gaussian (σ in [0, 1] units) or Poisson (peak photons).
+
+    `low == high` is a fixed level; otherwise each image draws its level uniformly from [low, high]
+    (blind denoising). Results are clipped to [0, 1].
+    """
+
+    kind: str = "gaussian"
+    low: float = 25 / 255
+    high: float = 25 / 255
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("gaussian", "poisson"):
+            raise DataError(f"noise kind must be 'gaussian' or 'poisson', got {self.kind!r}")
+        if not 0 <= self.low <= self.high or (self.kind == "poisson" and self.low <= 0):
+            raise DataError(f"noise level must satisfy 0 < low ≤ high, got [{self.low}, {self.high}]")
+
+    @classmethod
+    def parse(cls, spec: str) -> Noise:
+        """'gaussian:25' (σ in 0-255 units), 'gaussian:0-50' (σ range), 'poisson:30' or 'poisson:5-50' (peak)."""
+        match = re.fullmatch(r"(gaussian|poisson)(?::([0-9.]+)(?:-([0-9.]+))?)?", spec.strip().lower())
+        if match is None:
+            raise DataError(f"bad noise spec {spec!r}: use e.g. gaussian:25, gaussian:0-50, poisson:30, poisson:5-50")
+        kind, low, high = match.groups()
+        scale = 255.0 if kind == "gaussian" else 1.0
+        low_value = float(low) if low else (25.0 if kind == "gaussian" else 30.0)
+        high_value = float(high) if high else low_value
+        return cls(kind, low_value / scale, high_value / scale)
+
+    @property
+    def sigma(self) -> float:
+        """Gaussian σ in [0, 1] units at the middle of the range (for NL-means); Poisson: √(0.5/peak) approx."""
+        level = (self.low + self.high) / 2
+        return level if self.kind == "gaussian" else float(np.sqrt(0.5 / level))
+
+    def apply(self, clean: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """clean: (N, C, H, W) float in [0, 1] -> a noisy copy, same shape, clipped to [0, 1]."""
+        n = clean.shape[0]
+        level = self.low + (self.high - self.low) * torch.rand(n, 1, 1, 1, generator=generator)
+        if self.kind == "gaussian":
+            noisy = clean + level * torch.randn(clean.shape, generator=generator)
+        else:
+            noisy = torch.poisson(clean * level, generator=generator) / level
+        return noisy.clamp_(0, 1)
+
+
+def add_noise(clean: torch.Tensor, noise: Noise, generator: torch.Generator, chunk: int = 4096) -> torch.Tensor:
+    """clean: uint8 (N, 3, H, W) -> uint8 noisy copy (N, 3, H, W), drawn chunk by chunk to bound memory."""
+    out = torch.empty_like(clean)
+    for start in range(0, len(clean), chunk):
+        part = clean[start : start + chunk].float() / 255
+        out[start : start + chunk] = (noise.apply(part, generator) * 255).round_().to(torch.uint8)
+    return out
+
+
+# ---------------------------------------------------------------- clean sources
+
+
+def to_chw_uint8(array: np.ndarray) -> torch.Tensor:
+    """An image array (H, W), (H, W, 3) or (H, W, 4), uint8/bool/float in [0, 1] -> uint8 (3, H, W)."""
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        array = (np.clip(array, 0, 1) * 255).round().astype(np.uint8)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise DataError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    return torch.from_numpy(np.ascontiguousarray(array[:, :, :3].transpose(2, 0, 1)))
+
+
+@functools.lru_cache(maxsize=32)
+def skimage_image(name: str) -> torch.Tensor:
+    """A photo bundled with scikit-image, by name (see TRAIN_IMAGES, VAL_IMAGES) -> uint8 (3, H, W)."""
+    import skimage.data
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name in ("motorcycle_left", "motorcycle_right"):
+            left, right, _ = skimage.data.stereo_motorcycle()
+            array = left if name == "motorcycle_left" else right
+        elif callable(loader := getattr(skimage.data, name, None)):
+            array = loader()
+        else:
+            raise DataError(f"scikit-image has no bundled image {name!r}")
+    return to_chw_uint8(np.asarray(array))
+
+
+def read_image(path: str | Path) -> torch.Tensor:
+    """Read a PNG/JPEG/... file -> uint8 (3, H, W); a missing, corrupt or non-image file raises DataError."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataError(f"cannot read {path} as an image ({error})") from None
+    return to_chw_uint8(array)
+
+
+def folder_images(folder: str | Path) -> list[torch.Tensor]:
+    """Every image file directly in `folder`, sorted by name -> list of uint8 (3, H, W)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"no such folder: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return [read_image(p) for p in files]
+
+
+def random_patches(
+    images: list[torch.Tensor], count: int, generator: torch.Generator, size: int = PATCH_SIZE
+) -> torch.Tensor:
+    """`count` random size×size crops, each from an image drawn uniformly -> uint8 (count, 3, size, size)."""
+    images = [im for im in images if im.shape[1] >= size and im.shape[2] >= size]
+    if not images:
+        raise DataError(f"no image is at least {size}×{size} pixels")
+    which = torch.randint(0, len(images), (count,), generator=generator)
+    out = torch.empty(count, 3, size, size, dtype=torch.uint8)
+    offsets = torch.arange(size)
+    for index, image in enumerate(images):
+        picked = (which == index).nonzero().squeeze(1)
+        if len(picked) == 0:
+            continue
+        top = torch.randint(0, image.shape[1] - size + 1, (len(picked),), generator=generator)
+        left = torch.randint(0, image.shape[2] - size + 1, (len(picked),), generator=generator)
+        rows = (top[:, None] + offsets)[:, None, :, None]  # (n, 1, size, 1)
+        cols = (left[:, None] + offsets)[:, None, None, :]  # (n, 1, 1, size)
+        out[picked] = image[torch.arange(3)[None, :, None, None], rows, cols]
+    return out
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def make_pairs(
+    images: list[torch.Tensor], count: int, noise: Noise, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random patches and two independent noisy copies -> (noisy_a, noisy_b, clean), each uint8 (count, 3, 32, 32)."""
+    generator = torch.Generator().manual_seed(seed)
+    clean = random_patches(images, count, generator)
+    return add_noise(clean, noise, generator), add_noise(clean, noise, generator), clean
+
+
+def default_train(count: int = 20_000, noise: Noise | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """N2N training pairs from TRAIN_IMAGES -> (noisy_a, noisy_b), uint8 (count, 3, 32, 32)."""
+    noisy_a, noisy_b, _ = make_pairs([skimage_image(n) for n in TRAIN_IMAGES], count, noise or Noise(), seed)
+    return noisy_a, noisy_b
+
+
+def default_val(count: int = 1_000, noise: Noise | None = None, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validation pairs from the held-out VAL_IMAGES -> (noisy, clean), uint8 (count, 3, 32, 32)."""
+    noisy, _, clean = make_pairs([skimage_image(n) for n in VAL_IMAGES], count, noise or Noise(), seed + 10_007)
+    return noisy, clean
+
+
+def folder_pairs(
+    folder: str | Path, count: int, noise: Noise, seed: int, val_fraction: float = 0.2
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Train/val pairs from a folder: the last ⌈val_fraction·n⌉ images (by name) are held out when n ≥ 2.
+
+    Returns ((noisy_a, noisy_b), (noisy, clean)), uint8 (count, 3, 32, 32) and (count // 10 or more, ...).
+    """
+    images = folder_images(folder)
+    held = max(1, int(np.ceil(val_fraction * len(images)))) if len(images) >= 2 else 0
+    train_images, val_images = (images[:-held], images[-held:]) if held else (images, images)
+    noisy_a, noisy_b, _ = make_pairs(train_images, count, noise, seed)
+    noisy, _, clean = make_pairs(val_images, max(100, count // 10), noise, seed + 10_007)
+    return (noisy_a, noisy_b), (noisy, clean)
+
+
+def _load_pair(path: Path, names: tuple[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
+    if not path.is_file():
+        raise DataError(f"no such course data file: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many kinds for corrupt or unsafe files
+        raise DataError(f"cannot read {path} as a course data file ({type(error).__name__}: {error})") from None
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise DataError(f"{path} must hold a pair of tensors ({names[0]}, {names[1]}), got {type(data).__name__}")
+    first, second = data
+    if first.ndim != 4 or first.shape[1] != 3 or first.shape != second.shape:
+        raise DataError(
+            f"{path}: {names[0]} and {names[1]} must both be (N, 3, H, W) of one shape, got "
+            f"{tuple(first.shape)} and {tuple(second.shape)}"
+        )
+    return first, second
+
+
+def course_data(folder: str | Path) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """The course files folder/train_data.pkl (noisy_a, noisy_b) and folder/val_data.pkl (noisy, clean).
+
+    Read with torch.load(weights_only=True): no code runs. Returns ((noisy_a, noisy_b), (noisy, clean)),
+    each (N, 3, H, W) as stored (uint8 in the course).
+    """
+    folder = Path(folder)
+    train = _load_pair(folder / "train_data.pkl", ("noisy_a", "noisy_b"))
+    val = _load_pair(folder / "val_data.pkl", ("noisy", "clean"))
+    return train, val
