@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train briefly, evaluate, denoise a photo, draw curves and the graph")
     demo.add_argument("--out", default="demo_out", help="output folder (default %(default)s)")
-    demo.add_argument("--train-size", type=int, default=6000, help="training pairs (default %(default)s)")
-    demo.add_argument("--epochs", type=int, default=2, help="epochs (default %(default)s)")
+    demo.add_argument("--train-size", type=int, default=10_000, help="training pairs (default %(default)s)")
+    demo.add_argument("--epochs", type=int, default=3, help="epochs (default %(default)s)")
     demo.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
     _add_common(demo)
     demo.set_defaults(handler=_demo)
