@@ -48,9 +48,15 @@ def test_round_trip_of_nested_state(tmp_path):
 
 def test_map_location_and_cpu_storage(tmp_path):
     path = tmp_path / "ckpt.tn"
-    tn.save({"w": torch.ones(2)}, path)
+    tn.save({"w": torch.ones(2), "nested": [{"b": torch.zeros(1)}]}, path)
     assert tn.load(path, map_location="cpu")["w"].device.type == "cpu"
     assert tn.load(path, map_location=torch.device("cpu"))["w"].device.type == "cpu"
+    on_meta = tn.load(path, map_location="meta")  # a non-CPU device that exists everywhere
+    assert on_meta["w"].device.type == "meta" and on_meta["nested"][0]["b"].device.type == "meta"
+    assert tn.load(path, map_location={"cpu": "meta"})["w"].device.type == "meta"
+    model = nn.Linear(2, 1).to("meta")
+    model.load_state_dict({"weight": torch.ones(1, 2), "bias": torch.zeros(1)})
+    assert model.weight.device.type == "meta", "loading keeps the model's device"
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             tn.load(path, map_location="cuda")
@@ -92,18 +98,24 @@ def test_a_pickle_carrying_code_is_refused_and_nothing_runs(tmp_path, fmt):
     assert (tmp_path / "control").exists(), "control: the payload does run when unpickled unsafely"
 
 
-def test_an_exception_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_an_exception_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch, error):
     path = tmp_path / "ckpt.tn"
     tn.save({"step": 1, "w": torch.ones(3)}, path)
     original = path.read_bytes()
+    folder_while_writing = []
 
     def failing_writer(payload, handle):
         handle.write(b"PK\x03\x04 half a checkpoint")
-        raise OSError("disk full")
+        handle.flush()
+        folder_while_writing.extend(sorted(os.listdir(tmp_path)))
+        raise error
 
     monkeypatch.setattr(serialization, "_write", failing_writer)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(type(error)):
         tn.save({"step": 2, "w": torch.zeros(3)}, path)
+    assert len(folder_while_writing) == 2 and folder_while_writing[1] == "ckpt.tn", "a temporary file beside it"
+    assert folder_while_writing[0].startswith(".ckpt.tn.") and folder_while_writing[0].endswith(".tmp")
     assert path.read_bytes() == original
     assert tn.load(path)["step"] == 1
     assert os.listdir(tmp_path) == ["ckpt.tn"]
@@ -147,10 +159,16 @@ def _train(model: nn.Module, opt: optim.Optimizer, scheduler, steps: range, data
     return losses
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
-def test_training_resumes_exactly_from_a_checkpoint(tmp_path, name):
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+        ("Adam", {"lr": 0.01, "amsgrad": True}),
+        ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+    ],
+)
+def test_training_resumes_exactly_from_a_checkpoint(tmp_path, name, options):
     data = torch.randn(5, 2, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    options = {"lr": 0.05, "momentum": 0.9, "nesterov": True} if name == "SGD" else {"lr": 0.01, "amsgrad": True}
 
     def fresh():
         torch.manual_seed(0)

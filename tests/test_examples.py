@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -37,3 +42,26 @@ def test_digits_classifier_runs(capsys):
     assert 0.0 <= accuracy <= 1.0
     output = capsys.readouterr().out
     assert "13,706 parameters" in output and "test accuracy:" in output and "3 steps" in output
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "expected"),
+    [
+        ("port_from_pytorch.py", ["--epochs", "1"], "epoch   1  loss"),
+        ("port_from_pytorch_torch.py", ["--epochs", "1"], "epoch   1  loss"),
+        ("digits_classifier.py", ["--epochs", "1", "--max-steps", "2"], "2 steps in"),
+    ],
+)
+def test_examples_run_as_scripts(script, arguments, expected):
+    """`python examples/<script>` from the repository root, as the README says."""
+    done = subprocess.run(
+        [sys.executable, f"examples/{script}", *arguments],
+        cwd=EXAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},  # as conftest.py: no thread oversubscription under -n 2
+    )
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout and "test accuracy:" in done.stdout
+    assert len((EXAMPLES / script).read_text().splitlines()) < 120, "examples stay short"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
 import torch
 
 import tinygrad_n2n as tn
-from tinygrad_n2n import nn
+from tinygrad_n2n import nn, tape
 
 ATOL = 1e-10
 
@@ -70,6 +71,27 @@ def test_layer_matches_torch(make):
     _compare(ours, theirs, _x(*shape))
 
 
+TORCH_TWINS = [
+    *(getattr(nn, name) for name in ("Linear", "Conv2d", "ConvTranspose2d", "Upsample", "MaxPool2d", "AvgPool2d")),
+    *(getattr(nn, name) for name in ("ReLU", "LeakyReLU", "Softmax", "LogSoftmax", "Flatten", "Dropout", "Identity")),
+    nn.MSELoss,
+    nn.L1Loss,
+    nn.CrossEntropyLoss,
+    *(getattr(nn.init, name) for name in ("kaiming_normal_", "kaiming_uniform_", "xavier_uniform_", "xavier_normal_")),
+    *(getattr(nn.init, name) for name in ("zeros_", "ones_", "normal_", "uniform_", "constant_", "calculate_gain")),
+]
+
+
+@pytest.mark.parametrize("ours", TORCH_TWINS, ids=lambda f: f.__name__)
+def test_signature_and_defaults_are_torchs(ours):
+    theirs = getattr(torch.nn.init if ours.__module__.endswith(".init") else torch.nn, ours.__name__)
+
+    def described(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert described(ours) == described(theirs)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("name", ["MSELoss", "L1Loss", "CrossEntropyLoss"])
 def test_losses_match_torch(name, reduction):
@@ -82,6 +104,23 @@ def test_losses_match_torch(name, reduction):
     loss.sum().backward()
     ref.sum().backward()
     torch.testing.assert_close(out.gradient, ref_in.grad, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_ignore_index_matches_torch(reduction):
+    logits = _x(5, 4, 3)
+    target = torch.tensor([[0, 1, 2], [1, 1, 3], [2, 0, 1], [3, 3, 3], [1, 2, 0]])
+    for ignore_index in (1, -100):
+        labels = target if ignore_index == 1 else target.masked_fill(target == 1, -100)
+        ours, theirs = tn.Tensor(logits, requires_grad=True), logits.clone().requires_grad_(True)
+        loss = nn.CrossEntropyLoss(ignore_index=ignore_index, reduction=reduction)(ours, labels)
+        ref = torch.nn.CrossEntropyLoss(ignore_index=ignore_index, reduction=reduction)(theirs, labels)
+        torch.testing.assert_close(loss.data, ref.detach(), atol=ATOL, rtol=0)
+        loss.sum().backward()
+        ref.sum().backward()
+        torch.testing.assert_close(ours.gradient, theirs.grad, atol=ATOL, rtol=0)
+        ignored = (labels == ignore_index).unsqueeze(1).expand_as(logits)
+        assert bool(ignored.any()) and bool((ours.gradient[ignored] == 0).all())
 
 
 def test_upsampling_equals_upsample_then_conv():
@@ -124,6 +163,10 @@ def test_sequential_indexing_slicing_len_iteration_append():
     assert len(seq) == 3 and isinstance(seq[0], nn.Linear) and isinstance(seq[-1], nn.Linear)
     head = seq[:2]
     assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is seq[0]
+    twin = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    for part in (slice(1, None), slice(None, None, 2), slice(-1, None)):
+        assert list(seq[part].state_dict()) == list(twin[part].state_dict()), "slices keep the names, as in torch"
+        assert [type(m).__name__ for m in seq[part]] == [type(m).__name__ for m in twin[part]]
     assert [type(m).__name__ for m in seq] == ["Linear", "ReLU", "Linear"]
     assert seq.append(nn.Sigmoid()) is seq and len(seq) == 4
     assert list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
@@ -177,7 +220,7 @@ def test_default_init_distribution_matches_torch_bounds_and_std():
 )
 def test_init_functions_match_torch_and_are_reproducible_with_a_generator(fn, kwargs, expected_std):
     param = nn.Parameter(torch.empty(300, 200, dtype=torch.float64))
-    before = tn.Tensor(torch.zeros(1), requires_grad=True)
+    before = tape.tape_length()
     assert fn(param, **kwargs, generator=torch.Generator().manual_seed(1)) is param
     first = param.data.clone()
     fn(param, **kwargs, generator=torch.Generator().manual_seed(1))
@@ -186,7 +229,9 @@ def test_init_functions_match_torch_and_are_reproducible_with_a_generator(fn, kw
     getattr(torch.nn.init, fn.__name__)(reference, **kwargs, generator=torch.Generator().manual_seed(1))
     assert torch.equal(first, reference)
     assert abs(first.std().item() - expected_std) < 0.03 * expected_std
-    assert before.gradient is None and not param.data.requires_grad
+    assert tape.tape_length() == before and not param.data.requires_grad, "initialising records nothing"
+    fn(param, **kwargs, generator=torch.Generator().manual_seed(2))
+    assert not torch.equal(param.data, first), "the generator decides the draw"
 
 
 def test_constant_initialisers():
@@ -199,8 +244,15 @@ def test_constant_initialisers():
 
 
 def test_bad_layer_arguments_are_clear_errors():
-    with pytest.raises(ValueError, match="Upsample: mode 'bilinear' is not supported; only mode='nearest'"):
-        nn.Upsample(scale_factor=2, mode="bilinear")
+    for mode in ("bilinear", "bicubic", "linear", "trilinear", "area", "nearest-exact"):
+        with pytest.raises(ValueError, match=f"Upsample: mode '{mode}' is not supported; only mode='nearest'"):
+            nn.Upsample(scale_factor=2, mode=mode)
+    with pytest.raises(ValueError, match="align_corners applies only to interpolating modes"):
+        nn.Upsample(scale_factor=2, align_corners=False)
+    with pytest.raises(ValueError, match="class weights and label_smoothing are not supported"):
+        nn.CrossEntropyLoss(weight=torch.ones(3))
+    with pytest.raises(ValueError, match="class weights and label_smoothing are not supported"):
+        nn.CrossEntropyLoss(label_smoothing=0.1)
     with pytest.raises(ValueError, match="Upsample: scale_factor must be a positive integer"):
         nn.Upsample(scale_factor=1.5)
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):

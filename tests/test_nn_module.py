@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
 import tinygrad_n2n as tn
-from tinygrad_n2n import nn, tape
+from tinygrad_n2n import nn, optim, serialization, tape
 
 
-class Block(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
-        self.act = nn.ReLU()
-        self.conv2 = nn.Conv2d(4, 2, 1, bias=False)
+def twin_classes(lib) -> tuple[type, type]:
+    """(Block, Net) written against `lib` (ours or torch.nn): the same code, so the same state-dict keys."""
 
-    def forward(self, x):
-        return self.conv2(self.act(self.conv1(x)))
+    class Block(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = lib.Conv2d(3, 4, 3, padding=1)
+            self.act = lib.ReLU()
+            self.conv2 = lib.Conv2d(4, 2, 1, bias=False)
+
+        def forward(self, x):
+            return self.conv2(self.act(self.conv1(x)))
+
+    class Net(lib.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = lib.Parameter(torch.ones(1))
+            self.encoder = Block()
+            self.head = lib.Sequential(lib.Flatten(), lib.Linear(2 * 4 * 4, 3))
+            self.note = "plain attributes are not registered"
+
+        def forward(self, x):
+            return self.head(self.encoder(x) * self.scale)
+
+    return Block, Net
 
 
-class Net(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(1))
-        self.encoder = Block()
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
-        self.note = "plain attributes are not registered"
-
-    def forward(self, x):
-        return self.head(self.encoder(x) * self.scale)
+Block, Net = twin_classes(nn)
+TorchBlock, TorchNet = twin_classes(torch.nn)
 
 
 def test_registration_order_and_dotted_names():
@@ -81,11 +91,24 @@ def test_reassignment_deletion_and_none_parameters():
         Forgetful()
 
 
-def test_shared_parameters_counted_once():
+def test_shared_parameters_counted_once_unless_duplicates_are_asked_for():
+    def names(lib, what, **kwargs):
+        shared = lib.Linear(2, 2)
+        net = lib.Sequential(shared, lib.ReLU(), shared)
+        return [name for name, _ in getattr(net, what)(**kwargs)]
+
+    for what in ("named_parameters", "named_modules"):
+        for kwargs in ({}, {"remove_duplicate": False}, {"prefix": "net"}):
+            assert names(nn, what, **kwargs) == names(torch.nn, what, **kwargs), (what, kwargs)
+    assert names(nn, "named_parameters") == ["0.weight", "0.bias"]
+    assert len(names(nn, "named_parameters", remove_duplicate=False)) == 4
     shared = nn.Linear(2, 2)
     net = nn.Sequential(shared, nn.ReLU(), shared)
-    assert len(list(net.parameters())) == 2
-    assert list(net.named_modules())[1][0] == "0"
+    twin = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    twin.append(twin[0])
+    assert list(net.state_dict()) == list(twin.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    net.load_state_dict(twin.state_dict())
+    assert torch.equal(shared.weight.data, twin[0].weight.detach())
 
 
 def test_train_eval_recursive_and_return_self():
@@ -118,6 +141,11 @@ def test_inputs_may_be_torch_tensors_or_engine_tensors():
     a, b = net(x), net(tn.Tensor(x))
     assert isinstance(a, tn.Tensor) and torch.equal(a.data, b.data)
     assert not x.requires_grad
+    tracked = x.clone().requires_grad_(True)  # a constant for the engine, and torch.autograd stays out of it
+    out = net(tracked)
+    assert out.data.grad_fn is None
+    out.sum().backward()
+    assert tracked.grad is None and net.scale.gradient is not None
 
 
 def test_entries_are_tagged_with_the_module_stack():
@@ -141,6 +169,9 @@ def test_zero_grad_and_to():
     assert net.to(torch.float64) is net and all(p.dtype == torch.float64 for p in net.parameters())
     assert net(torch.randn(1, 3, 4, 4, dtype=torch.float64)).dtype == torch.float64
     assert all(p.dtype == torch.float32 for p in net.float().parameters())
+    net(torch.randn(1, 3, 4, 4)).sum().backward()
+    assert net.to("meta") is net, "a device move (meta: a device without data, available everywhere)"
+    assert all(p.device.type == "meta" and p.gradient.device.type == "meta" for p in net.parameters())
 
 
 def test_state_dict_round_trip_and_sharing():
@@ -154,12 +185,35 @@ def test_state_dict_round_trip_and_sharing():
     assert torch.equal(b.scale.data, 2 * a.scale.data)
 
 
+def test_a_torch_nn_models_state_dict_loads_into_the_twin_model():
+    theirs, ours = TorchNet().double(), Net().double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    torch.testing.assert_close(ours(x).data, theirs(x).detach(), atol=1e-12, rtol=0)
+    ours.load_state_dict(dict(theirs.named_parameters()))  # torch Parameters, which require torch gradients
+    assert all(not p.data.requires_grad and p.data.grad_fn is None for p in ours.parameters())
+
+
+def test_load_state_dict_assign_keeps_the_given_tensors():
+    layer = nn.Linear(2, 3)
+    weight, bias = torch.ones(3, 2, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    layer.load_state_dict({"weight": weight, "bias": bias})
+    assert layer.weight.dtype == torch.float32 and torch.equal(layer.weight.data, torch.ones(3, 2))
+    layer.load_state_dict({"weight": weight, "bias": bias}, assign=True)
+    assert layer.weight.dtype == torch.float64 and layer.weight.data.data_ptr() == weight.data_ptr()
+    weight.fill_(2.0)
+    assert torch.equal(layer.weight.data, torch.full((3, 2), 2.0, dtype=torch.float64)), "shares the storage"
+
+
 def test_load_state_dict_lists_every_problem_at_once():
     net = Net()
     state = dict(net.state_dict())
     del state["encoder.conv1.bias"]
     state["encoder.conv9.weight"] = torch.zeros(1)
     state["head.1.weight"] = torch.zeros(5, 5)
+    state["encoder.conv2.weight"] = torch.zeros(1)
+    state["encoder.conv1.weight"] = "not a tensor"
     before = net.scale.data.clone()
     state["scale"] = torch.full((1,), 7.0)
     with pytest.raises(RuntimeError) as error:
@@ -168,10 +222,16 @@ def test_load_state_dict_lists_every_problem_at_once():
     assert "missing keys: encoder.conv1.bias" in message
     assert "unexpected keys: encoder.conv9.weight" in message
     assert "'head.1.weight': the model has (3, 32), the state dict has (5, 5)" in message
+    assert "'encoder.conv1.weight' holds a str, not a tensor" in message
+    assert message.index("encoder.conv1.weight") < message.index("encoder.conv2.weight") < message.index("head.1")
     assert torch.equal(net.scale.data, before), "nothing is copied when the state dict is rejected"
-    del state["head.1.weight"]
+    with pytest.raises(RuntimeError, match=r"shape mismatch for 'head\.1\.weight'"):
+        net.load_state_dict(state, strict=False)
+    for key in ("head.1.weight", "encoder.conv2.weight", "encoder.conv1.weight"):
+        del state[key]
     result = net.load_state_dict(state, strict=False)
-    assert result.missing_keys == ["encoder.conv1.bias", "head.1.weight"]
+    missing = ["encoder.conv1.weight", "encoder.conv1.bias", "encoder.conv2.weight", "head.1.weight"]
+    assert result.missing_keys == missing
     assert result.unexpected_keys == ["encoder.conv9.weight"]
     assert net.scale.item() == 7.0
 
@@ -185,6 +245,7 @@ def test_repr_matches_torch_and_summary_counts_parameters():
         torch.nn.Flatten(),
     )
     assert repr(ours) == repr(theirs)
+    assert repr(Net()) == repr(TorchNet()), "nested modules indent as in torch"
     summary = Net().summary()
     assert "encoder.conv1  Conv2d" in summary and "Total parameters: 220" in summary
     assert repr(nn.Upsampling(4, 2)) == (
@@ -213,3 +274,26 @@ def test_wrong_channels_error_names_the_layer_path():
         nested(torch.randn(1, 3, 5, 5))
     with pytest.raises(ValueError, match=r"^Linear: linear"):
         nn.Linear(3, 2)(torch.randn(4, 2))
+
+
+def _public_api(package) -> list[tuple[str, object]]:
+    """(qualified name, object) of each public class, function and method defined in `package`'s modules."""
+    modules = [package] + [value for value in vars(package).values() if inspect.ismodule(value)]
+    found = {}
+    for module in modules:
+        for name, value in vars(module).items():
+            if name.startswith("_") or not getattr(value, "__module__", "").startswith(package.__name__):
+                continue
+            found[f"{value.__module__}.{name}"] = value
+            if inspect.isclass(value):
+                for attribute, member in vars(value).items():
+                    if not attribute.startswith("_") and callable(member):
+                        found[f"{value.__module__}.{name}.{attribute}"] = getattr(value, attribute)
+    return sorted(found.items())
+
+
+@pytest.mark.parametrize("package", [nn, optim, serialization], ids=lambda p: p.__name__)
+def test_every_public_class_function_and_method_has_a_docstring(package):
+    api = _public_api(package)
+    assert len(api) > 3
+    assert [name for name, value in api if not inspect.getdoc(value)] == []

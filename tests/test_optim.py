@@ -30,14 +30,18 @@ def _problem(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     )
 
 
-def _run(lib, name: str, options: dict, steps: int = 15) -> tuple[list[float], list[torch.Tensor]]:
+def _run(
+    lib, name: str, options: dict, steps: int = 15, second_group: dict | None = None
+) -> tuple[list[float], list[torch.Tensor]]:
+    """Train weight (group 0, the defaults) and bias (group 1: `second_group`'s options) on a small problem."""
     weight, bias, x = _problem()
+    second_group = {"lr": 0.01} if second_group is None else second_group
     if lib is torch:
         params = [weight.clone().requires_grad_(True), bias.clone().requires_grad_(True)]
-        opt = getattr(torch.optim, name)([{"params": params[:1]}, {"params": params[1:], "lr": 0.01}], **options)
     else:
         params = [nn.Parameter(weight.clone()), nn.Parameter(bias.clone())]
-        opt = getattr(optim, name)([{"params": params[:1]}, {"params": params[1:], "lr": 0.01}], **options)
+    groups = [{"params": params[:1]}, {"params": params[1:], **second_group}]
+    opt = getattr(torch.optim if lib is torch else optim, name)(groups, **options)
     losses = []
     for _ in range(steps):
         opt.zero_grad()
@@ -55,6 +59,35 @@ def test_update_matches_torch_optim(name, options):
     assert max(abs(a - b) for a, b in zip(losses, ref_losses)) <= 1e-12
     for mine, theirs in zip(params, ref_params):
         torch.testing.assert_close(mine, theirs, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "second_group"),
+    [
+        ("SGD", {"lr": 0.05}, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.2, "maximize": True}),
+        ("SGD", {"lr": 0.05, "momentum": 0.9}, {"lr": 0.2, "momentum": 0.0, "dampening": 0.5}),
+        ("Adam", {"lr": 0.05}, {"betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.1, "amsgrad": True}),
+        ("AdamW", {"lr": 0.05, "amsgrad": True}, {"lr": 0.1, "weight_decay": 0.0, "amsgrad": False}),
+    ],
+)
+def test_each_param_group_uses_its_own_options(name, options, second_group):
+    losses, params = _run(tn, name, options, second_group=second_group)
+    ref_losses, ref_params = _run(torch, name, options, second_group=second_group)
+    assert max(abs(a - b) for a, b in zip(losses, ref_losses)) <= 1e-12
+    for mine, theirs in zip(params, ref_params):
+        torch.testing.assert_close(mine, theirs, atol=1e-12, rtol=0)
+    _, defaults_only = _run(tn, name, options, second_group={})
+    assert not torch.allclose(params[1], defaults_only[1]), "the second group's options changed its updates"
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_param_groups_have_torchs_options_and_implementation_switches(name):
+    ours = getattr(optim, name)([nn.Parameter(torch.ones(2))], lr=0.1, foreach=False, fused=None)
+    theirs = getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], lr=0.1, foreach=False)
+    assert ours.state_dict()["param_groups"] == theirs.state_dict()["param_groups"]
+    for switch in ("differentiable", "capturable") if name != "SGD" else ("differentiable",):
+        with pytest.raises(ValueError, match=f"{name}: {switch}=True is not supported"):
+            getattr(optim, name)([nn.Parameter(torch.ones(2))], **{switch: True})
 
 
 def test_step_records_nothing_and_keeps_the_parameter_objects():

@@ -16,11 +16,17 @@ SCHEDULES = [
 ]
 
 
-def _lrs(lib_optim, lib_sched, param, name: str, options: dict, epochs: int = 25) -> list[list[float]]:
+def _lrs(
+    lib_optim, lib_sched, param, name: str, options: dict, epochs: int = 25, halve_at: int | None = None
+) -> list[list[float]]:
+    """Every epoch's lrs of two param groups; at epoch `halve_at` the lrs are halved from outside."""
     opt = lib_optim.SGD([{"params": [param[0]]}, {"params": [param[1]], "lr": 0.3}], lr=0.1)
     scheduler = getattr(lib_sched, name)(opt, **options)
     seen = [scheduler.get_last_lr()]
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if epoch == halve_at:
+            for group in opt.param_groups:
+                group["lr"] /= 2
         opt.step()
         scheduler.step()
         seen.append(scheduler.get_last_lr())
@@ -28,12 +34,16 @@ def _lrs(lib_optim, lib_sched, param, name: str, options: dict, epochs: int = 25
     return seen
 
 
+@pytest.mark.parametrize("halve_at", [None, 4])
 @pytest.mark.parametrize(("name", "options"), SCHEDULES)
-def test_schedule_matches_torch(name, options):
-    ours = _lrs(optim, lr_scheduler, [nn.Parameter(torch.ones(1)), nn.Parameter(torch.ones(1))], name, options)
+def test_schedule_matches_torch(name, options, halve_at):
+    """Exactly torch's lrs, past T_max too, and chainable: an lr changed from outside is followed from there."""
+    params = [nn.Parameter(torch.ones(1)), nn.Parameter(torch.ones(1))]
+    ours = _lrs(optim, lr_scheduler, params, name, options, halve_at=halve_at)
     params = [torch.ones(1, requires_grad=True), torch.ones(1, requires_grad=True)]
-    theirs = _lrs(torch.optim, torch.optim.lr_scheduler, params, name, options)
+    theirs = _lrs(torch.optim, torch.optim.lr_scheduler, params, name, options, halve_at=halve_at)
     assert ours == theirs
+    assert len(set(map(tuple, ours))) > 3, "the schedule changes the lr"
 
 
 def test_scheduler_state_round_trip_resumes_the_schedule():

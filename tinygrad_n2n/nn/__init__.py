@@ -11,7 +11,9 @@ from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d, Upsampling
 from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
-from .module import IncompatibleKeys, Module, ModuleError, Parameter
+from .module import Module, ModuleError
+from .parameter import Parameter
+from .state_dict import IncompatibleKeys
 
 __all__ = [
     "AvgPool2d",

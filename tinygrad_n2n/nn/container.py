@@ -26,6 +26,7 @@ class Sequential(Module):
                 self.add_module(str(index), _checked(module, str(index)))
 
     def forward(self, x: Any) -> Any:
+        """x -> the last module's output, each module fed the previous one's."""
         for module in self._modules.values():
             x = module(x)
         return x
@@ -69,10 +70,12 @@ class ModuleList(Module):
         return ModuleList(values[index]) if isinstance(index, slice) else values[index]
 
     def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end (named by its position); returns self."""
         self.add_module(str(len(self)), _checked(module, str(len(self))))
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of `modules` in order; returns self."""
         for module in modules:
             self.append(module)
         return self

@@ -13,7 +13,8 @@ import torch
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module
+from .parameter import Parameter
 
 IntPair = int | tuple[int, int]
 

@@ -31,8 +31,11 @@ from ..functional import (
 from ..tensor import Tensor
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero elements with probability p and scale the rest by 1/(1-p) when `training`; any shape."""
+def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) when `training`; any shape.
+
+    `inplace` is accepted for compatibility; the result is always a new tensor.
+    """
     x = x if isinstance(x, Tensor) else Tensor(x)
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")

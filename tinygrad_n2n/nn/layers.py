@@ -11,7 +11,8 @@ from .. import functional as F
 from ..tensor import Tensor
 from . import init
 from .functional import dropout
-from .module import Module, Parameter
+from .module import Module
+from .parameter import Parameter
 
 IntPair = int | tuple[int, int]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from .. import functional as F
 from ..tensor import Tensor
 from .module import Module
@@ -36,7 +38,8 @@ class L1Loss(_Loss):
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy. input: (N, C) or (N, C, d1, ..) logits; target: (N,) or (N, d1, ..) int64 indices.
 
-    Class weights, label smoothing and an ignore_index that occurs in the targets are not supported.
+    Targets equal to `ignore_index` contribute nothing (and 'mean' averages over the others), as in torch.
+    Class weights and label smoothing are not supported.
     """
 
     def __init__(
@@ -54,4 +57,12 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.reduction)
+        target = target.data if isinstance(target, Tensor) else torch.as_tensor(target)
+        ignored = target == self.ignore_index
+        if not bool(ignored.any()):
+            return F.cross_entropy(input, target, self.reduction)
+        kept = (~ignored).to(input.device, input.dtype)
+        losses = F.cross_entropy(input, target.masked_fill(ignored, 0), "none") * Tensor(kept)
+        if self.reduction == "none":
+            return losses
+        return losses.sum() if self.reduction == "sum" else losses.sum() / kept.sum().item()

@@ -1,4 +1,4 @@
-"""`Module` and `Parameter`: the registration, traversal, mode and state-dict machinery of every layer.
+"""`Module`: the registration, traversal, mode and state-dict machinery of every layer.
 
 Parameters and submodules are registered through attribute assignment, in assignment order, exactly as in
 torch.nn; their dotted names (`encoder.conv1.weight`) are the `state_dict` keys and the graph labels.
@@ -11,28 +11,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 
 from .. import tape
 from ..tensor import Tensor
-
-
-class Parameter(Tensor):
-    """A leaf tensor that requires a gradient; assigning one to a Module attribute registers it.
-
-    data: a torch tensor (shared, detached), NumPy array, engine tensor or nested list; any shape.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
-        super().__init__(torch.empty(0) if data is None else data, requires_grad=requires_grad)
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
+from .parameter import Parameter
+from .state_dict import IncompatibleKeys, match_state_dict
 
 
 class ModuleError(ValueError):
@@ -44,21 +31,9 @@ class ModuleError(ValueError):
         self.module, self.detail, self.path = module, detail, path
 
 
-class IncompatibleKeys(NamedTuple):
-    """What `load_state_dict(strict=False)` skipped."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
 def _as_input(value: Any) -> Any:
     """Plain torch tensors and NumPy arrays given to a module become constant engine tensors."""
     return Tensor(value) if isinstance(value, (torch.Tensor, np.ndarray)) else value
-
-
-def _indent(text: str, spaces: int) -> str:
-    first, *rest = text.split("\n")
-    return "\n".join([first, *[" " * spaces + line for line in rest]])
 
 
 class Module:
@@ -130,22 +105,28 @@ class Module:
     register_module = add_module
 
     # ------------------------------------------------------------ traversal (explicit stack, no recursion)
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module ("" or `prefix`) and every descendant, in pre-order."""
-        seen: set[int] = set()
+    def named_modules(
+        self, memo: set[Module] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("" or `prefix`) and every descendant, in pre-order.
+
+        A module reached twice (shared) is yielded once unless `remove_duplicate=False`; `memo` holds those seen.
+        """
+        seen: set[Module] = set() if memo is None else memo
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if module in seen:
+                    continue
+                seen.add(module)
             yield name, module
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
-    def modules(self) -> Iterator[Module]:
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
         """This module and every descendant, in pre-order."""
-        for _, module in self.named_modules():
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -157,19 +138,22 @@ class Module:
         yield from (m for _, m in self.named_children())
 
     def _all_named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        for module_name, module in self.named_modules(prefix):
+        """Every (name, parameter) under every name, shared modules included (torch's state-dict keys)."""
+        for module_name, module in self.named_modules(prefix=prefix, remove_duplicate=False):
             for name, param in module._parameters.items():
                 if param is not None:
                     yield (f"{module_name}.{name}" if module_name else name), param
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) of every parameter (shared ones once), e.g. `0.weight`, `enc.conv1.bias`."""
+        named = self._all_named_parameters(prefix)
         if not recurse:
-            yield from ((f"{prefix}.{n}" if prefix else n, p) for n, p in self._parameters.items() if p is not None)
-            return
+            named = ((f"{prefix}.{n}" if prefix else n, p) for n, p in self._parameters.items() if p is not None)
         seen: set[int] = set()
-        for name, param in self._all_named_parameters(prefix):
-            if id(param) not in seen:
+        for name, param in named:
+            if not remove_duplicate or id(param) not in seen:
                 seen.add(id(param))
                 yield name, param
 
@@ -217,15 +201,19 @@ class Module:
         return self
 
     def double(self) -> Module:
+        """Cast every parameter to float64; returns self."""
         return self.to(torch.float64)
 
     def float(self) -> Module:
+        """Cast every parameter to float32; returns self."""
         return self.to(torch.float32)
 
     def cpu(self) -> Module:
+        """Move every parameter to the CPU; returns self."""
         return self.to("cpu")
 
     def cuda(self, device: int | str | None = None) -> Module:
+        """Move every parameter to a CUDA device (the current one by default); returns self."""
         return self.to(torch.device("cuda", device) if isinstance(device, int) else device or "cuda")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -237,49 +225,33 @@ class Module:
                 param.gradient.zero_()
 
     # ------------------------------------------------------------ state dicts
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Any]:
-        """`prefix` + dotted name -> raw torch tensor (shares storage with the parameter; Parameter if keep_vars)."""
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Any]:
+        """`prefix` + dotted name -> raw torch tensor (shares storage with the parameter; Parameter if keep_vars).
+
+        As in torch, a shared layer's parameters appear under each of its names.
+        """
         return OrderedDict(
             (prefix + name, param if keep_vars else param.data) for name, param in self._all_named_parameters()
         )
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
         """Copy values into the parameters (keeping their dtype/device); accepts engine or torch tensors.
 
         Every missing key, unexpected key (when `strict`) and shape mismatch is listed in one RuntimeError,
         raised before anything is copied. So a torch.nn model's state_dict() loads into the equivalent model.
+        `assign=True` makes each parameter hold the given tensor itself (its dtype/device) instead of a copy.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict: expected a dict of tensors, got {type(state_dict).__name__}")
         own = dict(self._all_named_parameters())
-        missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        values = {}
-        for key in own.keys() & state_dict.keys():
-            value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
-            if not isinstance(value, (torch.Tensor, np.ndarray)):
-                problems.append(f"'{key}' holds a {type(value).__name__}, not a tensor")
-            elif tuple(value.shape) != tuple(own[key].shape):
-                problems.append(
-                    f"shape mismatch for '{key}': the model has {tuple(own[key].shape)}, "
-                    f"the state dict has {tuple(value.shape)}"
-                )
-            else:
-                values[key] = torch.as_tensor(value)
-        if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
+        values, missing, unexpected = match_state_dict(own, state_dict, strict, type(self).__name__)
         for key, value in values.items():
-            own[key].data.copy_(value)
+            own[key].data = value if assign else own[key].data.copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it and callers use `module(*inputs)`, never `forward` directly."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -304,7 +276,7 @@ class Module:
 
     def __repr__(self) -> str:
         extra = self.extra_repr().split("\n") if self.extra_repr() else []
-        children = [f"({name}): {_indent(repr(m), 2)}" for name, m in self._modules.items()]
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
         if not children and len(extra) <= 1:
             return f"{type(self).__name__}({''.join(extra)})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"

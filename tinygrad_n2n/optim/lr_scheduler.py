@@ -57,6 +57,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what `state_dict()` saved (construct the scheduler on the restored optimizer first)."""
         self.__dict__.update(state_dict)
 
 

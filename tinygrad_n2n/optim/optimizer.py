@@ -52,12 +52,20 @@ class Optimizer:
             self.add_param_group(group)
 
     def _check_options(self, group: dict[str, Any]) -> None:
-        """Validate a group's options (subclasses check their own hyper-parameters)."""
-        _number(type(self).__name__, "learning rate", group["lr"])
+        """Validate a group's options (subclasses check their own hyper-parameters).
 
-    def add_param_group(self, group: dict[str, Any]) -> None:
-        """Add a group {"params": tensors, **options}; missing options take the optimizer's defaults."""
+        torch's implementation switches are accepted: `foreach` and `fused` (any value; there is one
+        implementation), `differentiable` and `capturable` (False only: updates record nothing on the tape).
+        """
         name = type(self).__name__
+        _number(name, "learning rate", group["lr"])
+        for switch in ("differentiable", "capturable"):
+            if group.get(switch):
+                raise ValueError(f"{name}: {switch}=True is not supported (updates happen in place and record nothing)")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group {"params": tensors, **options}; missing options take the optimizer's defaults."""
+        name, group = type(self).__name__, param_group
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"{name}: a param group must be a dict with a 'params' entry, got {type(group).__name__}")
         params = group["params"]
