@@ -30,9 +30,9 @@ def _pair(name: str, arg: str, value: Any, minimum: int) -> tuple[int, int]:
     return pair
 
 
-def _check_4d(name: str, x: Tensor, what: str = "input") -> None:
+def _check_4d(name: str, x: Tensor, what: str = "input", layout: str = "(N, C, H, W)") -> None:
     if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D {what} (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"{name}: expected a 4-D {what} {layout}, got shape {tuple(x.shape)}")
 
 
 def _check_devices(name: str, *tensors: Any) -> None:
@@ -75,7 +75,7 @@ def conv2d(
     stride, dilation = _pair("conv2d", "stride", stride, 1), _pair("conv2d", "dilation", dilation, 1)
     padding = _pair("conv2d", "padding", padding, 0)
     _check_4d("conv2d", x)
-    _check_4d("conv2d", weight, "weight")
+    _check_4d("conv2d", weight, "weight", "(out_channels, in_channels/groups, kh, kw)")
     if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups or weight.shape[0] % groups:
         raise ValueError(
             f"conv2d: groups={groups} must be a positive int dividing both the input channels "
@@ -112,7 +112,7 @@ def conv_transpose2d(
     stride, dilation = _pair(name, "stride", stride, 1), _pair(name, "dilation", dilation, 1)
     padding, output_padding = _pair(name, "padding", padding, 0), _pair(name, "output_padding", output_padding, 0)
     _check_4d(name, x)
-    _check_4d(name, weight, "weight")
+    _check_4d(name, weight, "weight", "(in_channels, out_channels/groups, kh, kw)")
     if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups:
         raise ValueError(f"{name}: groups={groups} must be a positive int dividing the input channels ({x.shape[1]})")
     if x.shape[1] != weight.shape[0]:
@@ -275,8 +275,10 @@ def cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Tensor:
     (or (N, d1, ...) for 'none').
     """
     x = _tensor(x)
-    target = target.data if isinstance(target, Tensor) else torch.as_tensor(target)
+    target = target.data if isinstance(target, Tensor) else target
+    target = target if isinstance(target, torch.Tensor) else torch.as_tensor(target, device=x.device)
     _check_reduction("cross_entropy", reduction)
+    _check_devices("cross_entropy", x, target)
     if x.ndim < 2 or target.shape != x.shape[:1] + x.shape[2:]:
         raise ValueError(
             f"cross_entropy: expected logits (N, C, ...) and targets (N, ...); got logits "
@@ -288,7 +290,7 @@ def cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Tensor:
             f"dtype {target.dtype} with values in [{target.min().item()}, {target.max().item()}]"
         )
     log_probs = loss.LogSoftmax.apply(x, dim=1)
-    picked = red.Gather.apply(log_probs, target.unsqueeze(1).to(x.device), dim=1).squeeze(1)
+    picked = red.Gather.apply(log_probs, target.unsqueeze(1), dim=1).squeeze(1)
     if reduction == "mean":
         return -picked.mean()
     return -picked.sum() if reduction == "sum" else -picked
@@ -319,10 +321,18 @@ def upsample_conv2d(
     scale = _pair(name, "scale_factor", scale_factor, 1)
     stride, dilation = _pair(name, "stride", stride, 1), _pair(name, "dilation", dilation, 1)
     padding = _pair(name, "padding", padding, 0)
-    if stride != (1, 1) or x.ndim != 4 or weight.ndim != 4 or x.shape[0] == 0 or x.shape[1] != weight.shape[1]:
-        up = upsample_nearest(x, scale)  # the unfused path validates and reports what is wrong
+    _check_4d(name, x)
+    _check_4d(name, weight, "weight", "(out_channels, in_channels, kh, kw)")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"{name}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight {tuple(weight.shape)} "
+            f"expects {weight.shape[1]}"
+        )
+    if stride != (1, 1) or x.shape[0] == 0:
+        up = upsample_nearest(x, scale)  # the unfused path validates the rest
         return conv2d(up, weight, bias, stride=stride, padding=padding, dilation=dilation)
     _check_bias(name, bias, weight.shape[0])
+    _check_devices(name, x, weight, bias)
     upsampled = (x.shape[0], x.shape[1], x.shape[2] * scale[0], x.shape[3] * scale[1])
     _check_window(name, torch.empty(upsampled, device="meta"), weight.shape[2:], padding, dilation)
     return UpsampleConv2d.apply(x, weight, bias, scale=scale, padding=padding, dilation=dilation)

@@ -32,7 +32,7 @@ class Tensor:
     on; `backward()` then fills `.gradient` of the leaves.
     """
 
-    __slots__ = ("__weakref__", "_entry", "_retains_grad", "data", "gradient", "requires_grad")
+    __slots__ = ("__weakref__", "_entry", "_requires_grad", "_retains_grad", "data", "gradient")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(
@@ -52,13 +52,8 @@ class Tensor:
             data = torch.from_numpy(np.ascontiguousarray(data)).to(device=device, dtype=dtype)
         else:
             data = torch.tensor(data, dtype=dtype, device=device)
-        if requires_grad and not (data.is_floating_point() or data.is_complex()):
-            raise TypeError(
-                f"Tensor: only floating-point tensors can require a gradient, got dtype {data.dtype}; "
-                "convert first, e.g. Tensor(x, dtype=torch.float32, requires_grad=True)"
-            )
         self.data: torch.Tensor = data
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self.gradient: torch.Tensor | None = None
         self._entry: tape.Entry | None = None
         self._retains_grad = False
@@ -67,7 +62,7 @@ class Tensor:
     def _make(cls, data: torch.Tensor, requires_grad: bool) -> Tensor:
         """Wrap an op's raw result without any conversion (the hot path)."""
         out = cls.__new__(cls)
-        out.data, out.requires_grad, out.gradient, out._entry, out._retains_grad = (
+        out.data, out._requires_grad, out.gradient, out._entry, out._retains_grad = (
             data,
             requires_grad,
             None,
@@ -77,6 +72,20 @@ class Tensor:
         return out
 
     # ------------------------------------------------------------ properties and conversions
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (settable on floating-point tensors only)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and not (self.data.is_floating_point() or self.data.is_complex()):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require a gradient, got dtype {self.data.dtype}; "
+                "convert first, e.g. Tensor(x, dtype=torch.float32, requires_grad=True)"
+            )
+        self._requires_grad = bool(value)
+
     @property
     def grad(self) -> torch.Tensor | None:
         """Read-only alias of `.gradient`, for code ported from PyTorch."""

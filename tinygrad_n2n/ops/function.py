@@ -75,7 +75,7 @@ class Function:
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
         if tape._state.enabled:
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
             if True in needs:
                 ctx.needs_input_grad = needs
                 result = Tensor._make(out, True)
@@ -87,7 +87,7 @@ class Function:
     def _explain(cls, error: RuntimeError, raw: list) -> RuntimeError:
         """Turn a torch error raised inside `forward` into one naming this op and its inputs."""
         tensors = [x for x in raw if isinstance(x, torch.Tensor)]
-        described = ", ".join(_describe(x) for x in raw)
+        described = ", ".join(_describe(x) for x in raw if x is not None)
         devices = {x.device for x in tensors}
         if len(devices) > 1:
             return RuntimeError(

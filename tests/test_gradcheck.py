@@ -1,0 +1,231 @@
+"""`tn.gradcheck` (gradcheck.py): passes on correct ops, catches wrong backwards, rejects bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tinygrad_n2n as tn
+from tests.helpers import away_from_zero, positive, randn
+from tinygrad_n2n import functional as F
+from tinygrad_n2n.ops.function import Function
+
+
+def leaf(data: torch.Tensor) -> tn.Tensor:
+    return tn.Tensor(data, requires_grad=True)
+
+
+class Square(Function):
+    """y = x²; dy/dx = 2x, times `factor` (1 is correct, anything else a deliberately wrong backward)"""
+
+    factor = 1.0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * 2 * x * Square.factor
+
+
+class WrongDivisor(Function):
+    """z = x / y; dz/dx = 1 / y is right, dz/dy = +x / y² has the wrong sign (should be -x / y²)"""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        return grad_out / y, grad_out * x / (y * y)
+
+
+class NanBackward(Function):
+    """y = 3x; backward deliberately returns NaN"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 3 * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.full_like(grad_out, torch.nan)
+
+
+@pytest.fixture
+def square_factor():
+    """Set Square's backward factor for one test, then restore the correct one."""
+    yield lambda factor: setattr(Square, "factor", factor)
+    Square.factor = 1.0
+
+
+# ---------------------------------------------------------------- correct ops pass
+
+
+def r(*shape: int, seed: int = 0) -> tn.Tensor:
+    """A standard-normal leaf."""
+    return leaf(randn(*shape, seed=seed))
+
+
+def p(*shape: int, seed: int = 0) -> tn.Tensor:
+    """A leaf with values in [0.5, 2.5)."""
+    return leaf(positive(*shape, seed=seed))
+
+
+def z(*shape: int, seed: int = 0) -> tn.Tensor:
+    """A leaf with |values| in [0.5, 2.5), random signs (away from the kinks at 0)."""
+    return leaf(away_from_zero(*shape, seed=seed))
+
+
+OPS = {  # every public differentiable op, at least once (values away from kinks: abs, relu, clamp, max)
+    "add-sub-broadcast": (lambda a, b: a + b - b * 2, [r(2, 3), r(3, seed=1)]),
+    "mul-div-neg": (lambda a, b: -(a * b) / b.exp() + a / b, [r(2, 3), z(2, 1, seed=1)]),
+    "pow-tensor-and-scalar": (lambda a, b: a**b + a**3 + 2**b, [p(2, 3), r(3, seed=1)]),
+    "matmul-2d-vector-batched": (lambda a, b, v: (a @ b) @ v, [r(2, 2, 3), r(3, 4, seed=1), r(4, seed=2)]),
+    "getitem-basic-int-bool": (lambda a: a[1:, ::2] + a[[0, 0], 1:3] + a[a.data[:2] > 0].sum(), [r(2, 4)]),
+    "reshape-view-flatten": (lambda a: a.reshape(3, 2).view(6, 1).flatten(), [r(2, 3)]),
+    "transpose-permute-T": (lambda a: a.transpose(0, 2).permute(1, 0, 2).T, [r(2, 3, 4)]),
+    "squeeze-unsqueeze-expand": (lambda a: a.unsqueeze(0).squeeze(2).expand(2, 3), [r(3, 1)]),
+    "sum-mean-dims": (lambda a: a.sum(1) + a.mean(dim=(0, 1), keepdim=True).sum(2) + a.mean(), [r(2, 3, 4)]),
+    "max-min": (lambda a: a.max(dim=1).values + a.min(dim=0, keepdim=True).values[0, :3] + a.max(), [r(3, 4)]),
+    "exp-log-sqrt": (lambda a: a.exp() + a.log() * a.sqrt(), [p(4)]),
+    "abs-relu-tanh-sigmoid": (lambda a: a.abs() + a.relu() * a.tanh() + a.sigmoid(), [z(5)]),
+    "clamp-maximum": (lambda a, b: a.clamp(-1, 1) + a.clamp(min=0.3) + a.maximum(b), [r(6), r(6, seed=1)]),
+    "to-cpu-double": (lambda a: a.to(torch.float64).cpu().double() * 2, [r(3)]),
+    "cat-stack": (lambda a, b: tn.cat([a, b], 1)[:, 1:4] * tn.stack([a, b], 2)[..., 1], [r(2, 3), r(2, 3, seed=1)]),
+    "pad-and-crop": (lambda a: F.pad(a, (1, 2, -1, 0), value=0.5), [r(2, 3, 4)]),
+    "conv2d-bias-stride-padding": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1),
+        [r(1, 2, 4, 4), r(2, 2, 3, 3, seed=1), r(2, seed=2)],
+    ),
+    "conv2d-grouped-dilated": (
+        lambda x, w: F.conv2d(x, w, dilation=2, groups=2),
+        [r(1, 2, 5, 5), r(2, 1, 2, 2, seed=1)],
+    ),
+    "conv_transpose2d": (
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+        [r(1, 2, 3, 2), r(2, 1, 3, 3, seed=1), r(1, seed=2)],
+    ),
+    "upsample_conv2d": (
+        lambda x, w, b: F.upsample_conv2d(x, w, b, scale_factor=2),
+        [r(1, 2, 2, 3), r(2, 2, 3, 3, seed=1), r(2, seed=2)],
+    ),
+    "upsample_nearest-max_pool2d": (lambda x: F.max_pool2d(F.upsample_nearest(x, (2, 1)), 3, 2, 1), [r(1, 1, 3, 3)]),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False), [r(1, 2, 4, 5)]),
+    "linear": (lambda x, w, b: F.linear(x, w, b), [r(2, 3), r(4, 3, seed=1), r(4, seed=2)]),
+    "F-activations": (lambda x: F.relu(x) + F.leaky_relu(x, 0.2) + F.sigmoid(x) * F.tanh(x), [z(2, 3)]),
+    "softmax-log_softmax": (lambda x: F.softmax(x, dim=1) + F.log_softmax(x, dim=0), [r(3, 4)]),
+    "mse_loss-l1_loss": (lambda x, y: F.mse_loss(x, y) + F.l1_loss(x, y, "sum"), [r(2, 3), z(2, 3, seed=1)]),
+    "cross_entropy-targets-and-constant": (
+        lambda x, target, scale: F.cross_entropy(x * scale, target, reduction="none"),
+        [r(3, 4, 2), tn.Tensor([[0, 3], [1, 1], [2, 0]]), 0.5],
+    ),
+}
+
+CORRECT = {
+    **OPS,
+    "identity": (lambda x: x, [r(3)]),
+    "tuple of outputs": (lambda x: (x.sqrt(), x.log().sum()), [p(4)]),
+}
+
+
+@pytest.mark.parametrize("fn, inputs", CORRECT.values(), ids=CORRECT.keys())
+def test_passes_on_correct_ops(fn, inputs):
+    assert tn.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3) is True
+
+
+def test_own_function_with_correct_backward_passes_and_only_inputs_needing_a_gradient_are_checked():
+    constant = tn.Tensor(randn(3, seed=1))
+    assert tn.gradcheck(lambda x, c: Square.apply(x) * c, [leaf(randn(3)), constant])
+
+
+def test_leaves_the_callers_tensors_untouched_and_accepts_float32():
+    data = randn(2, 3).float()
+    x = leaf(data.clone())
+    assert tn.gradcheck(lambda v: v.tanh() * 2, [x], atol=1e-4)
+    assert torch.equal(x.data, data) and x.gradient is None and x.dtype == torch.float32
+
+
+def test_never_calls_torch_autograd(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("torch.autograd was called")
+
+    monkeypatch.setattr(torch.autograd, "backward", forbidden)
+    monkeypatch.setattr(torch.autograd, "grad", forbidden)
+    monkeypatch.setattr(torch.Tensor, "backward", forbidden)
+    assert tn.gradcheck(lambda x, w: F.conv2d(x, w).sigmoid(), [leaf(randn(1, 1, 3, 3)), leaf(randn(1, 1, 2, 2))])
+
+
+# ---------------------------------------------------------------- wrong backwards are caught
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.5, -1.0, 1.01, 0.0])
+def test_catches_a_backward_off_by_a_factor(square_factor, factor):
+    square_factor(factor)
+    with pytest.raises(tn.GradcheckError, match=r"d output\[0\] / d input\[0\] differs at output element \d"):
+        tn.gradcheck(lambda x: Square.apply(x), [leaf(positive(4))])
+
+
+def test_reports_the_worst_element_with_both_values(square_factor):
+    square_factor(2.0)
+    x = torch.tensor([1.0, -3.0, 0.5], dtype=torch.float64)
+    with pytest.raises(tn.GradcheckError) as error:
+        tn.gradcheck(lambda v: Square.apply(v), [leaf(x)])
+    # the largest error is at element 1: backward gives 2·2·(-3) = -12, finite differences 2·(-3) = -6
+    assert "output element 1, input element 1: backward gives -12, finite differences give -6" in str(error.value)
+
+
+def test_catches_a_wrong_gradient_for_the_second_input_only():
+    with pytest.raises(tn.GradcheckError, match=r"d output\[0\] / d input\[1\]"):
+        tn.gradcheck(WrongDivisor.apply, [leaf(randn(3)), leaf(positive(3, seed=1))])
+
+
+def test_catches_a_wrong_backward_inside_a_larger_graph(square_factor):
+    square_factor(1.5)
+    with pytest.raises(tn.GradcheckError, match=r"d output\[1\] / d input\[0\]"):
+        tn.gradcheck(lambda x: (x.exp(), F.mse_loss(Square.apply(x.tanh()), x)), [leaf(randn(3))])
+
+
+def test_catches_nan_gradients():
+    with pytest.raises(tn.GradcheckError, match="backward gives nan"):
+        tn.gradcheck(NanBackward.apply, [leaf(randn(2))])
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [lambda x: x.detach() * 2, lambda x: _under_no_grad(lambda: x * 2)],
+    ids=["detach", "no_grad"],
+)
+def test_catches_a_graph_cut_that_loses_the_gradient(cut):
+    with pytest.raises(tn.GradcheckError, match=r"backward gives 0 \(the output needs no gradient.*give 2"):
+        tn.gradcheck(cut, [leaf(randn(3))])
+
+
+def _under_no_grad(fn):
+    with tn.no_grad():
+        return fn()
+
+
+# ---------------------------------------------------------------- bad arguments
+
+
+@pytest.mark.parametrize(
+    "fn, inputs, options, error, message",
+    [
+        (lambda x: x * 2, [tn.Tensor(randn(3))], {}, ValueError, "no input requires a gradient"),
+        (lambda x: x * 2, [randn(3)], {}, ValueError, "no input requires a gradient"),
+        (lambda x: x * 2, [leaf(randn(3))], {"eps": 0.0}, ValueError, "need eps > 0.*got eps=0.0"),
+        (lambda x: x * 2, [leaf(randn(3))], {"atol": -1e-5}, ValueError, "atol ≥ 0.*atol=-1e-05"),
+        (lambda x: x.data * 2, [leaf(randn(3))], {}, TypeError, "output 0 is a torch.Tensor"),
+        (lambda x: (x * 2, 3.0), [leaf(randn(3))], {}, TypeError, "output 1 is a builtins.float"),
+    ],
+    ids=["constant-tensor", "raw-torch-input", "zero-eps", "negative-atol", "raw-output", "number-output"],
+)
+def test_bad_arguments(fn, inputs, options, error, message):
+    with pytest.raises(error, match=f"^gradcheck: .*{message}"):
+        tn.gradcheck(fn, inputs, **options)
