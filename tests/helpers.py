@@ -22,6 +22,8 @@ def check_op(
 ) -> None:
     """Compare forward values and input gradients of `engine_fn` (engine) and `torch_fn` (torch.autograd).
 
+    NaN must appear exactly where torch has NaN (e.g. a mean over nothing).
+
     inputs: raw float64 tensors; each becomes a leaf requiring a gradient on both sides (unless
     grad_inputs says otherwise). The same random upstream gradient is used on both sides.
     """
@@ -35,7 +37,7 @@ def check_op(
     assert out.shape == ref.shape, f"forward shape {tuple(out.shape)} != torch {tuple(ref.shape)}"
     assert out.dtype == ref.dtype, f"forward dtype {out.dtype} != torch {ref.dtype}"
     assert out.requires_grad == ref.requires_grad, f"requires_grad {out.requires_grad} != torch {ref.requires_grad}"
-    torch.testing.assert_close(out.data, ref.detach(), atol=atol, rtol=0)
+    torch.testing.assert_close(out.data, ref.detach(), atol=atol, rtol=0, equal_nan=True)
     if not ref.requires_grad:
         return
     seed = torch.randn(ref.shape, dtype=ref.dtype, generator=torch.Generator().manual_seed(0))
@@ -47,7 +49,9 @@ def check_op(
         expected = reference.grad if reference.grad is not None else torch.zeros_like(reference)
         got = mine.gradient if mine.gradient is not None else torch.zeros_like(mine.data)
         assert got.shape == mine.shape, f"input {i}: gradient shape {tuple(got.shape)} != input {tuple(mine.shape)}"
-        torch.testing.assert_close(got, expected, atol=atol, rtol=0, msg=lambda m, i=i: f"input {i}: {m}")
+        torch.testing.assert_close(
+            got, expected, atol=atol, rtol=0, equal_nan=True, msg=lambda m, i=i: f"input {i}: {m}"
+        )
 
 
 # ---------------------------------------------------------------- data

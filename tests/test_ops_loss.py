@@ -49,6 +49,26 @@ def test_cross_entropy_nc_and_nchw(batch, classes, spatial, reduction, seed):
     )
 
 
+@given(
+    batch=st.integers(1, 4),
+    classes=st.integers(2, 5),
+    spatial=shapes(max_dims=1, max_side=3),
+    reduction=reductions,
+    weighted=st.booleans(),
+    seed=seeds,
+)
+def test_cross_entropy_class_weights_and_ignore_index(batch, classes, spatial, reduction, weighted, seed):
+    generator = torch.Generator().manual_seed(seed)
+    logits = randn(batch, classes, *spatial, seed=seed, scale=2.0)
+    target = torch.randint(0, classes, (batch, *spatial), generator=generator)
+    target[torch.rand(target.shape, generator=generator) < 0.3] = -1  # some ignored; maybe all, giving nan
+    weight = torch.rand(classes, generator=generator, dtype=torch.float64) + 0.1 if weighted else None
+    options = {"weight": weight, "ignore_index": -1, "reduction": reduction}
+    check_op(
+        lambda a: F.cross_entropy(a, target, **options), lambda a: torch_F.cross_entropy(a, target, **options), [logits]
+    )
+
+
 def test_cross_entropy_default_reduction_and_list_targets():
     logits = randn(3, 4, seed=2)
     check_op(

@@ -209,13 +209,13 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     return linalg.Linear.apply(x, weight, bias)
 
 
-def relu(x: Any) -> Tensor:
-    """max(x, 0), elementwise; any shape."""
+def relu(x: Any, inplace: bool = False) -> Tensor:
+    """max(x, 0), elementwise; any shape. `inplace` is accepted for torch compatibility: results are new."""
     return ew.ReLU.apply(_tensor(x))
 
 
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
-    """x if x > 0 else negative_slope·x, elementwise; any shape."""
+def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope·x, elementwise; any shape. `inplace` is accepted; results are new."""
     return ew.LeakyReLU.apply(_tensor(x), negative_slope=negative_slope)
 
 
@@ -268,32 +268,63 @@ def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Tensor:
     return loss.L1Loss.apply(x, target, reduction=reduction)
 
 
-def cross_entropy(x: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy with class-index targets.
+def cross_entropy(
+    x: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: None = None,
+    ignore_index: int = -100,
+    reduce: None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy with class-index targets, torch's signature and semantics.
 
-    x: (N, C) or (N, C, d1, ...) logits; target: (N,) or (N, d1, ...) int64 in [0, C) -> scalar
-    (or (N, d1, ...) for 'none').
+    x: (N, C) or (N, C, d1, ...) logits; target: (N,) or (N, d1, ...) int64 in [0, C) or `ignore_index`;
+    weight: optional (C,) class weights (a constant: no gradient flows to it) -> scalar, or (N, d1, ...) for
+    'none'. 'mean' divides by the summed weights of the non-ignored targets (nan when all are ignored).
     """
+    name = "cross_entropy"
     x = _tensor(x)
+    if size_average is not None or reduce is not None or label_smoothing != 0.0:
+        raise ValueError(f"{name}: size_average/reduce (deprecated in torch) and label_smoothing are not supported")
     target = target.data if isinstance(target, Tensor) else target
     target = target if isinstance(target, torch.Tensor) else torch.as_tensor(target, device=x.device)
-    _check_reduction("cross_entropy", reduction)
-    _check_devices("cross_entropy", x, target)
+    _check_reduction(name, reduction)
+    _check_devices(name, x, target)
     if x.ndim < 2 or target.shape != x.shape[:1] + x.shape[2:]:
         raise ValueError(
-            f"cross_entropy: expected logits (N, C, ...) and targets (N, ...); got logits "
+            f"{name}: expected logits (N, C, ...) and targets (N, ...); got logits "
             f"{tuple(x.shape)} and targets {tuple(target.shape)}"
         )
-    if target.is_floating_point() or (target.numel() and (target.min() < 0 or target.max() >= x.shape[1])):
+    kept = target != ignore_index
+    used = target[kept]
+    if target.is_floating_point() or (used.numel() and (used.min() < 0 or used.max() >= x.shape[1])):
         raise ValueError(
-            f"cross_entropy: targets must be integer class indices in [0, {x.shape[1]}), got "
-            f"dtype {target.dtype} with values in [{target.min().item()}, {target.max().item()}]"
+            f"{name}: targets must be integer class indices in [0, {x.shape[1]}) or ignore_index={ignore_index}, "
+            f"got dtype {target.dtype} with values in [{target.min().item()}, {target.max().item()}]"
         )
+    if weight is not None:
+        weight = weight.data if isinstance(weight, Tensor) else torch.as_tensor(weight, device=x.device)
+        if weight.shape != (x.shape[1],):
+            raise ValueError(
+                f"{name}: weight must have shape ({x.shape[1]},), one per class, got {tuple(weight.shape)}"
+            )
     log_probs = loss.LogSoftmax.apply(x, dim=1)
-    picked = red.Gather.apply(log_probs, target.unsqueeze(1), dim=1).squeeze(1)
-    if reduction == "mean":
-        return -picked.mean()
-    return -picked.sum() if reduction == "sum" else -picked
+    safe = target.masked_fill(~kept, 0)
+    picked = red.Gather.apply(log_probs, safe.unsqueeze(1), dim=1).squeeze(1)
+    if weight is None and bool(kept.all()):
+        if reduction == "mean":
+            return -picked.mean()
+        return -picked.sum() if reduction == "sum" else -picked
+    scale = kept.to(x.dtype) if weight is None else weight.to(x.dtype)[safe] * kept
+    losses = -picked * Tensor(scale)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    total = scale.sum()
+    return losses.sum() / total if total > 0 else losses.sum() + float("nan")  # torch: nan, zero gradient
 
 
 # ---------------------------------------------------------------- fused layers

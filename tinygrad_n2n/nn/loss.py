@@ -38,8 +38,8 @@ class L1Loss(_Loss):
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy. input: (N, C) or (N, C, d1, ..) logits; target: (N,) or (N, d1, ..) int64 indices.
 
-    Targets equal to `ignore_index` contribute nothing (and 'mean' averages over the others), as in torch.
-    Class weights and label smoothing are not supported.
+    `weight` (C,) weighs the classes and targets equal to `ignore_index` contribute nothing, as in torch
+    ('mean' divides by the summed weights of the kept targets). Label smoothing is not supported.
     """
 
     def __init__(
@@ -52,17 +52,13 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        if weight is not None or label_smoothing != 0.0:
-            raise ValueError("CrossEntropyLoss: class weights and label_smoothing are not supported")
+        if label_smoothing != 0.0:
+            raise ValueError("CrossEntropyLoss: label_smoothing is not supported")
+        self.weight = (
+            None if weight is None else (weight.data if isinstance(weight, Tensor) else torch.as_tensor(weight))
+        )
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        target = target.data if isinstance(target, Tensor) else torch.as_tensor(target)
-        ignored = target == self.ignore_index
-        if not bool(ignored.any()):
-            return F.cross_entropy(input, target, self.reduction)
-        kept = (~ignored).to(input.device, input.dtype)
-        losses = F.cross_entropy(input, target.masked_fill(ignored, 0), "none") * Tensor(kept)
-        if self.reduction == "none":
-            return losses
-        return losses.sum() if self.reduction == "sum" else losses.sum() / kept.sum().item()
+        weight = None if self.weight is None else self.weight.to(input.device)
+        return F.cross_entropy(input, target, weight, ignore_index=self.ignore_index, reduction=self.reduction)
