@@ -18,6 +18,7 @@ import os
 import pickle
 import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import torch
@@ -64,30 +65,43 @@ def _write(payload: Any, handle: BinaryIO) -> None:
     torch.save(payload, handle)
 
 
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = ".tmp") -> Iterator[str]:
+    """Yield a temporary file path in `path`'s folder; on success rename it over `path`, on error delete it.
+
+    The result keeps the mode of the file it replaces (0644 for a new one), so the rename is all a reader
+    ever sees: the old file or the complete new one. The folder must exist.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"folder {folder!r} does not exist (for {path!r})")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
+    os.close(descriptor)
+    try:
+        yield temporary
+        os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
 def save(obj: Any, path: PathLike) -> None:
     """Write `obj` (nested dicts/lists of tensors and numbers, e.g. state dicts) to `path`, atomically.
 
     The data goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`;
     if anything fails, the temporary file is removed and an existing checkpoint at `path` is untouched.
     """
-    path = os.fspath(path)
     payload = _storable(obj, "obj")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"tn.save: folder {folder!r} does not exist (for {path!r})")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
             _write(payload, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"tn.save: {error}") from None
 
 
 def load(path: PathLike, map_location: Any = None) -> Any:

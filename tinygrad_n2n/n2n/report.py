@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .. import serialization
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it over `path`, on error delete it."""
+    """Yield a temporary path beside `path` (creating its folder); it replaces `path` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
+    with serialization.atomic_path(path, suffix=path.suffix) as temporary:
         yield Path(temporary)
-        os.chmod(temporary, os.stat(path).st_mode & 0o777 if path.exists() else 0o644)  # mkstemp makes it 0600
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def write_csv(history: list[dict[str, float]], path: str | Path) -> None:
