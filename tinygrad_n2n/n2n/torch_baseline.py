@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as torch_F
 from torch import nn
 
-from .commands import load_source
+from .cli.commands import load_source
 from .metrics import psnr
 from .models import DEFAULT_WIDTH, build
 from .report import write_csv

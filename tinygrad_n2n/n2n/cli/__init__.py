@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import serialization
-from . import commands, data
-from .inference import InputError
-from .model import ModelFileError
-from .models import ARCHITECTURES
+from ... import serialization
+from .. import data
+from ..inference import InputError
+from ..model import ModelFileError
+from ..models import ARCHITECTURES
+from . import commands
 
 USER_ERRORS = (commands.UsageError, data.DataError, InputError, ModelFileError, serialization.CheckpointError)
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import torch
 
-from . import commands, data
-from .inference import denoise_batches
-from .metrics import psnr
-from .model import PRETRAINED, ModelFileError, load_model, pick_device
-from .report import save_image
+from .. import data
+from ..inference import denoise_batches
+from ..metrics import psnr
+from ..model import PRETRAINED, ModelFileError, load_model, pick_device
+from ..report import save_image
+from . import commands
 
 DEMO_PHOTO = "chelsea"  # one of data.VAL_IMAGES: never seen in training
 

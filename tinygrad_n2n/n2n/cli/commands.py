@@ -9,15 +9,15 @@ from typing import Any
 
 import torch
 
-from .. import functional as F
-from ..tensor import Tensor
-from . import data
-from .inference import denoise_batches
-from .metrics import nl_means, psnr
-from .model import PRETRAINED, load_model, pick_device, read_model_file, save_model
-from .models import build
-from .report import save_curves, save_grid, save_image, write_csv
-from .train import TrainConfig, Trainer, TrainingInterrupted
+from ... import functional as F
+from ...tensor import Tensor
+from .. import data
+from ..inference import denoise_batches
+from ..metrics import nl_means, psnr
+from ..model import PRETRAINED, load_model, pick_device, read_model_file, save_model
+from ..models import build
+from ..report import save_curves, save_grid, save_image, write_csv
+from ..train import TrainConfig, Trainer, TrainingInterrupted
 
 Pairs = tuple[torch.Tensor, torch.Tensor]
 
@@ -163,7 +163,7 @@ def render_training_graph(arch: str, out: Path, net: Any = None) -> tuple[Path, 
     Writes `out` (.svg/.png/.pdf need Graphviz's `dot`; without it a .dot file is written instead) and
     returns (the path written, a note).
     """
-    from ..viz import GraphvizNotFoundError, draw_graph, render_graph
+    from ...viz import GraphvizNotFoundError, draw_graph, render_graph
 
     net = net if net is not None else build(arch)
     net.train()
