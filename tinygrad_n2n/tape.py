@@ -41,12 +41,21 @@ class Entry:
         return type(self.ctx).op_name()
 
 
-class _TapeState(threading.local):
+class _Log:
+    """A thread's recorded entries: weak references in recording order and their (sorted) sequence numbers."""
+
+    __slots__ = ("compact_at", "next_seq", "refs", "seqs")
+
     def __init__(self) -> None:
-        self.refs: list[weakref.ref] = []  # weak references to entries, in recording order
-        self.seqs: list[int] = []  # their sequence numbers (sorted), for bisecting
+        self.refs: list[weakref.ref] = []
+        self.seqs: list[int] = []  # for bisecting
         self.next_seq = 0
         self.compact_at = _COMPACT_MIN
+
+
+class _TapeState(threading.local):
+    def __init__(self) -> None:
+        self.log = _Log()  # a plain object: one thread-local lookup per recorded op
         self.enabled = True  # recording switch: no_grad() turns it off
         self.forced = False  # enable_grad() overrides eval-mode modules
         self.scope: tuple = ()  # opaque labels pushed by callers (nn pushes module paths); stored per entry
@@ -65,28 +74,30 @@ is_grad_enabled = is_recording
 
 def record(ctx: Any, inputs: tuple, output: Any) -> Entry:
     """Append an entry for `output = op(*inputs)`; called by `Function.apply` only."""
-    state = _state
-    entry = Entry(ctx, inputs, output, state.next_seq, state.scope)
-    state.refs.append(weakref.ref(entry))
-    state.seqs.append(state.next_seq)
-    state.next_seq += 1
-    if len(state.refs) >= state.compact_at:
-        _compact(state)
+    log = _state.log
+    seq = log.next_seq
+    entry = Entry(ctx, inputs, output, seq, _state.scope)
+    log.next_seq = seq + 1
+    refs = log.refs
+    refs.append(weakref.ref(entry))
+    log.seqs.append(seq)
+    if len(refs) >= log.compact_at:
+        _compact(log)
     return entry
 
 
-def _compact(state: _TapeState) -> None:
+def _compact(log: _Log) -> None:
     """Drop references to entries that were freed or garbage-collected; keeps the tape bounded."""
-    live = [(ref, seq) for ref, seq in zip(state.refs, state.seqs) if (e := ref()) is not None and not e.freed]
-    state.refs = [ref for ref, _ in live]
-    state.seqs = [seq for _, seq in live]
-    state.compact_at = max(_COMPACT_MIN, 2 * len(live))
+    live = [(ref, seq) for ref, seq in zip(log.refs, log.seqs) if (e := ref()) is not None and not e.freed]
+    log.refs = [ref for ref, _ in live]
+    log.seqs = [seq for _, seq in live]
+    log.compact_at = max(_COMPACT_MIN, 2 * len(live))
 
 
 def live_entries() -> list[Entry]:
     """The entries of this thread's tape that are still alive and not freed, in recording order."""
-    _compact(_state)
-    return [e for ref in _state.refs if (e := ref()) is not None]
+    _compact(_state.log)
+    return [e for ref in _state.log.refs if (e := ref()) is not None]
 
 
 def tape_length() -> int:
@@ -173,20 +184,17 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
     root_entry = root._entry
     if root_entry.freed:
         raise RuntimeError(_FREED_MESSAGE.format(op=root_entry.op_name))
-    # id(entry) -> (entry, gradient of its output); holding the entry keeps its inputs alive until used
-    pending: dict[int, tuple[Entry, torch.Tensor]] = {id(root_entry): (root_entry, grad_root)}
-    refs, seqs = _state.refs, _state.seqs
+    # entry -> gradient of its output; holding the entry keeps its inputs alive until it is used
+    pending: dict[Entry, torch.Tensor] = {root_entry: grad_root}
+    refs, seqs = _state.log.refs, _state.log.seqs
     start = bisect_right(seqs, root_entry.seq)
     if start == 0 or seqs[start - 1] != root_entry.seq:
         raise RuntimeError(_FOREIGN_MESSAGE.format(op=root_entry.op_name))
     for index in range(start - 1, -1, -1):
         entry = refs[index]()
-        if entry is None:
+        grad_out = pending.pop(entry, None)  # a dead reference gives None, which is never a key
+        if grad_out is None:
             continue
-        item = pending.pop(id(entry), None)
-        if item is None:
-            continue
-        grad_out = item[1]
         if entry.freed:
             raise RuntimeError(_FREED_MESSAGE.format(op=entry.op_name))
         output = entry.output_ref()
@@ -199,8 +207,8 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         inputs = entry.inputs
         if len(grads) != len(inputs):
             raise RuntimeError(f"{entry.op_name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
-        for tensor, grad in zip(inputs, grads):
-            if grad is None or not getattr(tensor, "requires_grad", False):
+        for tensor, grad, needed in zip(inputs, grads, ctx.needs_input_grad):
+            if grad is None or not needed:
                 continue
             if grad.shape != tensor.data.shape:
                 grad = unbroadcast(grad, tensor.data.shape, entry.op_name)
@@ -208,15 +216,15 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
             if producer is None:
                 accumulate(tensor, grad)
             else:
-                key = id(producer)
-                pending[key] = (producer, grad if key not in pending else pending[key][1] + grad)
+                earlier = pending.get(producer)
+                pending[producer] = grad if earlier is None else earlier + grad
         if not retain_graph:
             entry.freed = True
             entry.inputs = ()
             ctx.saved_tensors = ()
         if not pending:
             break
-    for entry, _ in pending.values():  # producers the walk never reached: freed and compacted away, or foreign
+    for entry in pending:  # producers the walk never reached: freed and compacted away, or foreign
         raise RuntimeError((_FREED_MESSAGE if entry.freed else _FOREIGN_MESSAGE).format(op=entry.op_name))
 
 

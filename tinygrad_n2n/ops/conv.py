@@ -86,10 +86,11 @@ def _gemm_forward(ctx, x, weight, bias):
     (n, c), (o, _, kh, kw) = x.shape[:2], weight.shape
     h_out, w_out = (out_size(x.shape[2 + i], weight.shape[2 + i], stride[i], padding[i], dilation[i]) for i in (0, 1))
     grid = (h_out + (kh - 1) * dilation[0] // stride[0], w_out + (kw - 1) * dilation[1] // stride[1])
-    planes = conv_gemm.to_planes(x, stride, padding, grid)
+    use_cols = conv_gemm.use_cols(c)
+    planes = conv_gemm.to_planes(x, stride, padding, grid, channels_first=use_cols)
     taps = _taps((kh, kw), stride, dilation, grid[1], o)
     weights = weight.permute(2, 3, 1, 0).reshape(kh * kw, c, o)
-    cols = conv_gemm.gather_cols(planes, taps) if conv_gemm.use_cols(planes) else None
+    cols = conv_gemm.gather_cols(planes, taps) if use_cols else None
     out = conv_gemm.forward(planes, taps, weights, bias, cols)
     ctx.grid, ctx.taps, ctx.x_shape, ctx.out_size = grid, taps, x.shape, (h_out, w_out)
     ctx.save_for_backward(None if cols is not None else planes, cols, weights)
@@ -99,11 +100,9 @@ def _gemm_forward(ctx, x, weight, bias):
 def _gemm_backward(ctx, grad_out):
     planes, cols, weights = ctx.saved_tensors
     need_x, need_w, need_b = ctx.needs_input_grad
-    (n, c), (h_out, w_out), grid = ctx.x_shape[:2], ctx.out_size, ctx.grid
-    o = grad_out.shape[1]
-    grad = grad_out.new_zeros(n, *grid, o)
-    grad[:, :h_out, :w_out] = grad_out.permute(0, 2, 3, 1)
-    grad = grad.view(-1, o)
+    c, grid = ctx.x_shape[1], ctx.grid
+    grad = conv_gemm.to_grid(grad_out, grid)
+    o = grad.shape[1]
     grad_x = grad_w = grad_b = None
     if need_x:
         planes_shape = (ctx.stride[0] * ctx.stride[1], grad.shape[0], c)

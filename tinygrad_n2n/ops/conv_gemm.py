@@ -1,6 +1,6 @@
-"""Convolution as a sum of row-shifted matrix products on channels-last planes (the fast path of conv ops).
+"""Convolution as a sum of row-shifted matrix products on planes of the padded input (the fast path of conv ops).
 
-The padded input is stored channels-last and split by stride phase into `planes` (P, N·Hg·Wg, C): plane
+The padded input is split by stride phase into `planes` (P, N·Hg·Wg, C), channels-last: plane
 (rh, rw) holds the padded pixels (s·i + rh, s·j + rw) on a grid (Hg, Wg) of positions. Every kernel tap
 reads one plane at a fixed row offset (shift_h·Wg + shift_w), so with R = N·Hg·Wg - the largest offset
 
@@ -12,8 +12,17 @@ ignored. The adjoints are GEMMs over the same row windows:
     grad_weights[tap.index][:, tap.cols] += planes[.., window]ᵀ @ grad[:R, tap.cols]
     grad_planes[tap.plane, window] += grad[:R, tap.cols] @ weights[tap.index][:, tap.cols]ᵀ
 
-With few input channels a tap's GEMM is too thin, so the taps' windows are first copied side by side into
-`cols` (R, taps·C) for one GEMM (im2col on the grid); `cols` is then kept for the weight gradient.
+Layouts are chosen for the GEMMs: a result with few columns (output or input channels < `THIN_BELOW`, a
+weight gradient with fewer output than input channels) is allocated column-major (a transposed view), so
+that BLAS writes its long side contiguously; callers see the same shapes either way. With few input
+channels a tap's GEMM is too thin, so the taps' windows are first copied side by side into `cols`
+(R, taps·C) for one GEMM (im2col on the grid), kept for the weight gradient; the planes are then stored
+channels-first, so that a window is C contiguous row copies. Narrow tap GEMMs (at most `SHIFT_MAX_WIDTH`
+output columns each) are merged: one GEMM computes every tap's product and the windows are summed afterwards
+(`_forward_shifted`), and the weight gradient reads each plane once against the gradient's columns, shifted
+to each tap's window and gathered side by side (`_grad_weights_gathered`); likewise the planes' gradient
+with few input channels (`_grad_planes_shifted`). Buffers are written before they are read: only the margins
+that no window covers are zeroed.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from typing import NamedTuple
 import torch
 
 COLS_BELOW_CHANNELS = 16  # fewer input channels than this: gather `cols` and run one GEMM
+THIN_BELOW = 16  # a GEMM result with fewer columns than this is stored column-major
+SHIFT_MAX_WIDTH = 6  # tap GEMMs this narrow (on average, one plane): one GEMM for all taps, then shifted sums
 
 
 class Tap(NamedTuple):
@@ -41,11 +52,27 @@ def _phase_span(phase: int, stride: int, pad: int, size: int, grid: int) -> tupl
     return lo, max(lo, hi), stride * lo + phase - pad
 
 
-def to_planes(x: torch.Tensor, stride: tuple, pad: tuple, grid: tuple) -> torch.Tensor:
-    """x: (N, C, H, W) -> planes (sh·sw, N·Hg·Wg, C), zero where the padded grid is outside x."""
+def zero_margins(grid: torch.Tensor, lo_h: int, hi_h: int, lo_w: int, hi_w: int) -> None:
+    """Zero grid: (N, Hg, Wg, ...) outside rows [lo_h, hi_h) x columns [lo_w, hi_w) (the written block)."""
+    if hi_h <= lo_h or hi_w <= lo_w:
+        grid.zero_()
+        return
+    for block in (grid[:, :lo_h], grid[:, hi_h:], grid[:, lo_h:hi_h, :lo_w], grid[:, lo_h:hi_h, hi_w:]):
+        if block.numel():
+            block.zero_()
+
+
+def to_planes(x: torch.Tensor, stride: tuple, pad: tuple, grid: tuple, channels_first: bool = False) -> torch.Tensor:
+    """x: (N, C, H, W) -> planes (sh·sw, N·Hg·Wg, C), zero where the padded grid is outside x.
+
+    channels_first stores each plane as (C, N·Hg·Wg) (for `gather_cols`: a tap's window is then C row copies).
+    """
     n, c, h, w = x.shape
     (sh, sw), (hg, wg) = stride, grid
-    planes = x.new_zeros(sh, sw, n, hg, wg, c)
+    if channels_first:
+        planes = x.new_empty(sh, sw, c, n, hg, wg).permute(0, 1, 3, 4, 5, 2)
+    else:
+        planes = x.new_empty(sh, sw, n, hg, wg, c)
     x_nhwc = x.permute(0, 2, 3, 1)
     for rh in range(sh):
         lo_h, hi_h, src_h = _phase_span(rh, sh, pad[0], h, hg)
@@ -55,11 +82,12 @@ def to_planes(x: torch.Tensor, stride: tuple, pad: tuple, grid: tuple) -> torch.
                 rows = slice(src_h, src_h + sh * (hi_h - lo_h - 1) + 1, sh)
                 cols = slice(src_w, src_w + sw * (hi_w - lo_w - 1) + 1, sw)
                 planes[rh, rw, :, lo_h:hi_h, lo_w:hi_w] = x_nhwc[:, rows, cols]
+            zero_margins(planes[rh, rw], lo_h, hi_h, lo_w, hi_w)
     return planes.view(sh * sw, n * hg * wg, c)
 
 
 def from_planes(grad_planes: torch.Tensor, x_shape: tuple, stride: tuple, pad: tuple, grid: tuple) -> torch.Tensor:
-    """Adjoint of `to_planes`: (sh·sw, N·Hg·Wg, C) -> (N, C, H, W) (channels-last strides)."""
+    """Adjoint of `to_planes`: (sh·sw, N·Hg·Wg, C) -> (N, C, H, W) (a view of the planes where possible)."""
     n, c, h, w = x_shape
     (sh, sw), (hg, wg) = stride, grid
     planes = grad_planes.view(sh, sw, n, hg, wg, c)
@@ -79,23 +107,37 @@ def from_planes(grad_planes: torch.Tensor, x_shape: tuple, stride: tuple, pad: t
     return grad.permute(0, 3, 1, 2)
 
 
+def to_grid(grad_out: torch.Tensor, grid: tuple) -> torch.Tensor:
+    """grad_out: (N, O, H_out, W_out) -> (N·Hg·Wg, O) channels-last on the grid, zero at non-output rows."""
+    n, o, h, w = grad_out.shape
+    grad = grad_out.new_empty(n, *grid, o)
+    grad[:, :h, :w] = grad_out.permute(0, 2, 3, 1)
+    zero_margins(grad, 0, h, 0, w)
+    return grad.view(-1, o)
+
+
 def window_rows(planes: torch.Tensor, taps: list[Tap]) -> int:
     """R: the number of grid rows every tap can read."""
     return planes.shape[1] - max(tap.offset for tap in taps)
 
 
 def gather_cols(planes: torch.Tensor, taps: list[Tap]) -> torch.Tensor:
-    """im2col on the grid: (R, taps·C), tap i's window in columns [i·C, (i+1)·C)."""
+    """im2col on the grid: (R, taps·C), tap i's window in columns [i·C, (i+1)·C); laid out like the planes."""
     rows, c = window_rows(planes, taps), planes.shape[2]
-    cols = planes.new_empty(rows, len(taps) * c)
+    cols = _matrix(planes, rows, len(taps) * c, planes.stride(2) != 1)
     for i, tap in enumerate(taps):
         cols[:, i * c : (i + 1) * c] = planes[tap.plane, tap.offset : tap.offset + rows]
     return cols
 
 
-def use_cols(planes: torch.Tensor) -> bool:
-    """Whether to gather `cols` (thin per-tap GEMMs) rather than run one GEMM per tap."""
-    return planes.shape[2] < COLS_BELOW_CHANNELS
+def use_cols(channels: int) -> bool:
+    """Whether to gather `cols` (thin per-tap GEMMs) rather than run one GEMM per tap (then: channels-first)."""
+    return channels < COLS_BELOW_CHANNELS
+
+
+def _matrix(like: torch.Tensor, rows: int, columns: int, column_major: bool) -> torch.Tensor:
+    """An uninitialised (rows, columns) matrix, stored column-major (a transposed view) when asked."""
+    return like.new_empty(columns, rows).t() if column_major else like.new_empty(rows, columns)
 
 
 def forward(
@@ -106,7 +148,9 @@ def forward(
     With `cols` (from `gather_cols`, taps in order of `weights`, full-width taps) one GEMM is run instead.
     """
     rows, width = window_rows(planes, taps), weights.shape[2]
-    out = planes.new_empty(planes.shape[1], width)
+    if cols is None and planes.shape[0] == 1 and _narrow(taps):
+        return _forward_shifted(planes[0], taps, weights, bias, rows)
+    out = _matrix(planes, planes.shape[1], width, width < THIN_BELOW)
     if cols is not None:
         matrix = weights.reshape(-1, width)
         if bias is None:
@@ -130,26 +174,112 @@ def forward(
     return out
 
 
+def _narrow(taps: list[Tap]) -> bool:
+    """Whether the taps' GEMMs are narrow: at most SHIFT_MAX_WIDTH output columns each, on average."""
+    return sum(tap.cols.stop - tap.cols.start for tap in taps) <= SHIFT_MAX_WIDTH * len(taps)
+
+
+def _forward_shifted(
+    plane: torch.Tensor, taps: list[Tap], weights: torch.Tensor, bias: torch.Tensor | None, rows: int
+) -> torch.Tensor:
+    """`forward` for a few output columns: products = (plane @ [W_t...])ᵀ in one GEMM, out = Σ_t shifted rows."""
+    blocks = [weights[tap.index][:, tap.cols] for tap in taps]
+    products = torch.cat(blocks, dim=1).t() @ plane.t()  # (Σ widths, G): tap t's product in its row block
+    out = plane.new_empty(weights.shape[2], plane.shape[0])  # stored transposed: (width, G)
+    window = out[:, :rows]
+    if bias is None:
+        window.zero_()
+    else:
+        window.copy_(bias.unsqueeze(1).expand_as(window))
+    start = 0
+    for tap, block in zip(taps, blocks):
+        end = start + block.shape[1]
+        out[tap.cols, :rows] += products[start:end, tap.offset : tap.offset + rows]
+        start = end
+    return out.t()
+
+
 def grad_weights(
     planes: torch.Tensor | None, taps: list[Tap], grad: torch.Tensor, weights_shape: tuple, cols: torch.Tensor | None
 ) -> torch.Tensor:
     """grad (G, width) (zero at non-output rows) -> gradient of the stacked weights (T, C, width)."""
+    count, c, width = weights_shape
     if cols is not None:
         rows = cols.shape[0]
-        return (cols.t() @ grad[:rows]).view(weights_shape)
+        result = _matrix(grad, count * c, width, width < count * c)
+        return torch.mm(cols.t(), grad[:rows], out=result).view(weights_shape)
     rows = window_rows(planes, taps)
-    result = grad.new_zeros(weights_shape)
+    if _narrow(taps):
+        return _grad_weights_gathered(planes, taps, grad, weights_shape, rows)
+    result = grad.new_zeros(count, width, c).transpose(1, 2) if width < c else grad.new_zeros(weights_shape)
     for tap in taps:
         window = planes[tap.plane, tap.offset : tap.offset + rows]
         result[tap.index][:, tap.cols].addmm_(window.t(), grad[:rows, tap.cols])
     return result
 
 
-def grad_planes(grad: torch.Tensor, taps: list[Tap], weights: torch.Tensor, planes_shape: tuple) -> torch.Tensor:
-    """grad (G, width) (zero at non-output rows) -> gradient of the planes (P, G, C)."""
-    rows = planes_shape[1] - max(tap.offset for tap in taps)
-    result = grad.new_zeros(planes_shape)
-    for tap in taps:
-        rows_of_tap = result[tap.plane, tap.offset : tap.offset + rows]
-        rows_of_tap.addmm_(grad[:rows, tap.cols], weights[tap.index][:, tap.cols].t())
+def _grad_weights_gathered(
+    planes: torch.Tensor, taps: list[Tap], grad: torch.Tensor, weights_shape: tuple, rows: int
+) -> torch.Tensor:
+    """`grad_weights` for narrow taps: each tap's gradient columns, shifted to its window, side by side in
+    `gathered` (Σ widths, G), so that one GEMM per plane reads the plane once (instead of once per tap)."""
+    result = grad.new_zeros(weights_shape)
+    grad_t = grad.t().contiguous()  # (width, G): a tap's columns are contiguous rows
+    for plane in range(planes.shape[0]):
+        plane_taps = [tap for tap in taps if tap.plane == plane]
+        widths = [tap.cols.stop - tap.cols.start for tap in plane_taps]
+        gathered = grad.new_empty(sum(widths), planes.shape[1])
+        start = 0
+        for tap, width in zip(plane_taps, widths):
+            block = gathered[start : start + width]
+            block[:, tap.offset : tap.offset + rows] = grad_t[tap.cols, :rows]
+            block[:, : tap.offset].zero_()
+            block[:, tap.offset + rows :].zero_()
+            start += width
+        products = gathered @ planes[plane]  # (Σ widths, C): tap t's weight gradient, transposed
+        start = 0
+        for tap, width in zip(plane_taps, widths):
+            result[tap.index][:, tap.cols] += products[start : start + width].t()
+            start += width
     return result
+
+
+def grad_planes(grad: torch.Tensor, taps: list[Tap], weights: torch.Tensor, planes_shape: tuple) -> torch.Tensor:
+    """grad (G, width) (zero at non-output rows) -> gradient of the planes (P, G, C).
+
+    Each plane's first tap writes its window (β = 0) and the rows outside it are zeroed: no full zero pass.
+    """
+    count, size, c = planes_shape
+    rows = size - max(tap.offset for tap in taps)
+    if c <= SHIFT_MAX_WIDTH:
+        return _grad_planes_shifted(grad, taps, weights, planes_shape, rows)
+    result = grad.new_empty(count, c, size).transpose(1, 2) if c < THIN_BELOW else grad.new_empty(planes_shape)
+    written = set()
+    for tap in taps:
+        target = result[tap.plane, tap.offset : tap.offset + rows]
+        grad_cols, weight_t = grad[:rows, tap.cols], weights[tap.index][:, tap.cols].t()
+        if tap.plane in written:
+            target.addmm_(grad_cols, weight_t)
+            continue
+        torch.mm(grad_cols, weight_t, out=target)
+        result[tap.plane, : tap.offset].zero_()
+        result[tap.plane, tap.offset + rows :].zero_()
+        written.add(tap.plane)
+    for plane in set(range(count)) - written:
+        result[plane].zero_()
+    return result
+
+
+def _grad_planes_shifted(
+    grad: torch.Tensor, taps: list[Tap], weights: torch.Tensor, planes_shape: tuple, rows: int
+) -> torch.Tensor:
+    """`grad_planes` for a few input channels: every tap's (C, R) product in one GEMM, then shifted sums."""
+    count, size, c = planes_shape
+    stacked = weights.new_zeros(len(taps) * c, weights.shape[2])  # tap i's weights in rows [i·C, (i+1)·C)
+    for i, tap in enumerate(taps):
+        stacked[i * c : (i + 1) * c, tap.cols] = weights[tap.index][:, tap.cols]
+    products = stacked @ grad[:rows].t()  # (taps·C, R)
+    result = grad.new_zeros(count, c, size)  # stored channels-first
+    for i, tap in enumerate(taps):
+        result[tap.plane, :, tap.offset : tap.offset + rows] += products[i * c : (i + 1) * c]
+    return result.transpose(1, 2)

@@ -68,19 +68,24 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
         """Run the op on engine tensors (or numbers) and record it when a gradient is needed."""
-        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        raw, needs = [], []  # one pass over the inputs: this runs for every op, so it is kept lean
+        for x in inputs:
+            if isinstance(x, Tensor):
+                raw.append(x.data)
+                needs.append(x._requires_grad)
+            else:
+                raw.append(x)
+                needs.append(False)
         ctx = cls()
         try:
             out = cls.forward(ctx, *raw, **attrs)
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
-        if tape._state.enabled:
-            needs = tuple(isinstance(x, Tensor) and x._requires_grad for x in inputs)
-            if True in needs:
-                ctx.needs_input_grad = needs
-                result = Tensor._make(out, True)
-                result._entry = tape.record(ctx, inputs, result)
-                return result
+        if True in needs and tape._state.enabled:
+            ctx.needs_input_grad = tuple(needs)
+            result = Tensor._make(out, True)
+            result._entry = tape.record(ctx, inputs, result)
+            return result
         return Tensor._make(out, False)
 
     @classmethod

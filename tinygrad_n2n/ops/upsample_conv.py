@@ -74,9 +74,9 @@ class UpsampleConv2d(Function):
             phase_matrix(scale[i], weight.shape[2 + i], padding[i], dilation[i], weight) for i in (0, 1)
         )
         grid = (phase_hw[0] + a_h.shape[1] - 1, phase_hw[1] + a_w.shape[1] - 1)
-        planes = conv_gemm.to_planes(x, (1, 1), (-low_h, -low_w), grid)
+        use_cols = conv_gemm.use_cols(c)
+        planes = conv_gemm.to_planes(x, (1, 1), (-low_h, -low_w), grid, channels_first=use_cols)
         weights = torch.einsum("rat,sbu,octu->abcrso", a_h, a_w, weight).reshape(-1, c, sh * sw * o)
-        use_cols = conv_gemm.use_cols(planes)
         cols = conv_gemm.gather_cols(planes, _all_taps(weights, grid[1], a_w.shape[1])) if use_cols else None
         used_h, used_w = (a.amax(2).bool().tolist() for a in (a_h, a_w))
         taps = _all_taps(weights, grid[1], a_w.shape[1]) if cols is not None else _taps(used_h, used_w, grid[1], o)
@@ -102,8 +102,9 @@ class UpsampleConv2d(Function):
         grad_nhwc = grad_out.permute(0, 2, 3, 1)
         if (ph * sh, pw * sw) != tuple(ctx.out_hw):
             grad_nhwc = torch_F.pad(grad_nhwc, (0, 0, 0, pw * sw - ctx.out_hw[1], 0, ph * sh - ctx.out_hw[0]))
-        grad = grad_out.new_zeros(n, *grid, sh, sw, o)
+        grad = grad_out.new_empty(n, *grid, sh, sw, o)
         grad[:, :ph, :pw] = grad_nhwc.reshape(n, ph, sh, pw, sw, o).permute(0, 1, 3, 2, 4, 5)
+        conv_gemm.zero_margins(grad, 0, ph, 0, pw)
         grad = grad.view(n * grid[0] * grid[1], sh * sw * o)
         grad_x = grad_w = grad_b = None
         if need_x:
