@@ -39,6 +39,7 @@ def save_curves(history: list[dict[str, float]], path: str | Path, title: str = 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     figure, (loss_axis, psnr_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -50,6 +51,8 @@ def save_curves(history: list[dict[str, float]], path: str | Path, title: str = 
         psnr_axis.plot(epochs, [row.get("noisy_psnr", np.nan) for row in history], "--", label="noisy input")
         psnr_axis.legend()
     psnr_axis.set(xlabel="epoch", ylabel="PSNR (dB)", title="validation PSNR (held-out images)")
+    for axis in (loss_axis, psnr_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     figure.suptitle(title)
     figure.tight_layout()
     with atomic_path(path) as temporary:
