@@ -113,8 +113,7 @@ def kaiming_uniform_(
     """He uniform: U(-bound, bound) with bound = gain·√(3 / fan). The default of Linear/Conv uses a = √5."""
     if 0 in _raw(tensor).shape:
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    bound = math.sqrt(3.0) * std
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -128,8 +127,12 @@ def kaiming_normal_(
     """He normal: N(0, std²) with std = gain / √fan."""
     if 0 in _raw(tensor).shape:
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std, generator)
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def _kaiming_std(tensor: Any, a: float, mode: str, nonlinearity: str) -> float:
+    """He's standard deviation, gain / √fan, shared by the uniform and normal variants."""
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
 
 
 def default_init_(weight: Any, bias: Any = None, generator: torch.Generator | None = None) -> None:
