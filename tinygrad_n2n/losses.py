@@ -68,8 +68,8 @@ def cross_entropy(
             f"{tuple(x.shape)} and targets {tuple(target.shape)}"
         )
     kept = target != ignore_index
-    used = target[kept]
-    if target.is_floating_point() or (used.numel() and (used.min() < 0 or used.max() >= x.shape[1])):
+    safe = target.masked_fill(~kept, 0)  # ignored targets pick class 0, then get weight 0
+    if target.is_floating_point() or (safe.numel() and (safe.min() < 0 or safe.max() >= x.shape[1])):
         raise ValueError(
             f"{name}: targets must be integer class indices in [0, {x.shape[1]}) or ignore_index={ignore_index}, "
             f"got dtype {target.dtype} with values in [{target.min().item()}, {target.max().item()}]"
@@ -81,7 +81,6 @@ def cross_entropy(
                 f"{name}: weight must have shape ({x.shape[1]},), one per class, got {tuple(weight.shape)}"
             )
     log_probs = loss.LogSoftmax.apply(x, dim=1)
-    safe = target.masked_fill(~kept, 0)
     picked = red.Gather.apply(log_probs, safe.unsqueeze(1), dim=1).squeeze(1)
     if weight is None and bool(kept.all()):
         if reduction == "mean":
