@@ -3,7 +3,7 @@
 `conv_gemm` picks, by channel counts, between one GEMM per tap and one GEMM over gathered `cols`, row- or
 column-major results, and shifted sums of one wide product; the thresholds are patched here so that each
 strategy runs on small shapes, for conv2d and for the fused upsample + conv, and is also compared with the
-plain unfold + fold path (`UnfoldConv2d`).
+plain unfold + fold strategy (`Conv2dUnfold`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_conv2d_strategy_matches_the_unfold_path(strategy, case):
     attrs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": 1}
     raw = [randn(2, in_channels, 7, 6, seed=4), randn(out_channels, in_channels, *kernel, seed=5), randn(out_channels)]
     results = []
-    for op in (conv.Conv2d, conv.UnfoldConv2d):
+    for op in (conv.Conv2dTaps, conv.Conv2dUnfold):
         leaves = [tn.Tensor(x, requires_grad=True) for x in raw]
         out = op.apply(*leaves, **attrs)
         out.backward(randn(*out.shape, seed=6))

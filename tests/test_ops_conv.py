@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
+import pytest
 import torch
 import torch.nn.functional as torch_F
 from hypothesis import assume, given
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import check_op, randn, seeds
 from tinygrad_n2n import functional as F
+from tinygrad_n2n.ops import conv
 
 pairs = st.tuples(st.integers(1, 3), st.integers(1, 3))
 
@@ -54,9 +58,12 @@ def _check_conv(engine_fn, torch_fn, case: dict) -> None:
         )
 
 
+@pytest.mark.parametrize("strategy", [None, conv.Conv2dUnfold], ids=["chosen-strategy", "unfold-reference"])
 @given(case=conv2d_cases())
-def test_conv2d(case):
-    _check_conv(F.conv2d, torch_F.conv2d, case)
+def test_conv2d(strategy, case):
+    """Whatever `conv2d_strategy` picks, and the unfold reference forced on every case (grouped or not)."""
+    with mock.patch.object(conv, "FORCED_STRATEGY", strategy):
+        _check_conv(F.conv2d, torch_F.conv2d, case)
 
 
 @given(case=conv2d_cases(), grads=st.sampled_from([(True, False), (False, True)]))

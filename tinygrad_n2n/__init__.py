@@ -6,16 +6,12 @@ from typing import Any
 
 import torch
 
-from . import tensor_ops as _tensor_ops
+from . import functional, nn, optim
+from ._tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .ops.movement import Cat, Stack
+from .serialization import load, save
 from .tape import enable_grad, is_grad_enabled, no_grad
-from .tensor import Tensor
-
-_tensor_ops.install()
-
-from . import functional, nn, optim  # noqa: E402  (they need the installed operators)
-from .serialization import load, save  # noqa: E402
 
 
 def cat(tensors: list[Any], dim: int = 0) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 IntPair = int | tuple[int, int]
 
@@ -20,6 +20,12 @@ def pair(name: str, arg: str, value: Any, minimum: int) -> tuple[int, int]:
     if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair):
         raise ValueError(f"{name}: {arg} must be an int ≥ {minimum} or a pair of them, got {value!r}")
     return pair
+
+
+def check_reduction(name: str, reduction: str) -> None:
+    """A loss's `reduction` is one of torch's three."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def check_4d(name: str, x: Tensor, what: str = "input", layout: str = "(N, C, H, W)") -> None:

@@ -11,10 +11,11 @@ from typing import Any
 import torch
 
 from ._checks import IntPair, as_tensor, check_4d, check_bias, check_devices, check_window, pair
+from ._tensor import Tensor
 from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
-from .ops import conv, linalg, loss, pool
+from .ops import conv, linalg, pool
 from .ops import elementwise as ew
-from .tensor import Tensor
+from .ops import softmax as softmax_ops
 
 # ---------------------------------------------------------------- convolution and resampling
 
@@ -28,9 +29,10 @@ def conv2d(
     dilation: IntPair = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D convolution via unfold + one matrix product.
+    """2-D convolution: one GEMM per kernel tap (ungrouped) or unfold + one batched matrix product (grouped).
 
     x: (N, C, H, W); weight: (O, C/groups, kh, kw); bias: (O,) -> (N, O, H_out, W_out).
+    The strategy is chosen by `ops.conv.conv2d_strategy`.
     """
     x, weight = as_tensor(x), as_tensor(weight)
     stride, dilation = pair("conv2d", "stride", stride, 1), pair("conv2d", "dilation", dilation, 1)
@@ -50,7 +52,8 @@ def conv2d(
     check_bias("conv2d", bias, weight.shape[0])
     check_devices("conv2d", x, weight, bias)
     check_window("conv2d", x, weight.shape[2:], padding, dilation)
-    return conv.Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    strategy = conv.conv2d_strategy(x.data, groups)
+    return strategy.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 def conv_transpose2d(
@@ -187,12 +190,12 @@ def tanh(x: Any) -> Tensor:
 
 def softmax(x: Any, dim: int) -> Tensor:
     """Softmax along `dim`; any shape."""
-    return loss.Softmax.apply(as_tensor(x), dim=dim)
+    return softmax_ops.Softmax.apply(as_tensor(x), dim=dim)
 
 
 def log_softmax(x: Any, dim: int) -> Tensor:
     """Log of the softmax along `dim`, computed stably; any shape."""
-    return loss.LogSoftmax.apply(as_tensor(x), dim=dim)
+    return softmax_ops.LogSoftmax.apply(as_tensor(x), dim=dim)
 
 
 # ---------------------------------------------------------------- fused layers

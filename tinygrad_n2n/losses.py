@@ -6,15 +6,10 @@ from typing import Any
 
 import torch
 
-from ._checks import as_tensor, check_devices
-from .ops import loss
+from ._checks import as_tensor, check_devices, check_reduction
+from ._tensor import Tensor
+from .ops import loss, softmax
 from .ops import reduce as red
-from .tensor import Tensor
-
-
-def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _check_same_shape(name: str, x: Tensor, target: Tensor) -> None:
@@ -25,7 +20,7 @@ def _check_same_shape(name: str, x: Tensor, target: Tensor) -> None:
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error; x and target of the same shape -> scalar (or that shape for 'none')."""
     x, target = as_tensor(x), as_tensor(target)
-    _check_reduction("mse_loss", reduction)
+    check_reduction("mse_loss", reduction)
     _check_same_shape("mse_loss", x, target)
     return loss.MSELoss.apply(x, target, reduction=reduction)
 
@@ -33,7 +28,7 @@ def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Tensor:
 def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean absolute error; x and target of the same shape -> scalar (or that shape for 'none')."""
     x, target = as_tensor(x), as_tensor(target)
-    _check_reduction("l1_loss", reduction)
+    check_reduction("l1_loss", reduction)
     _check_same_shape("l1_loss", x, target)
     return loss.L1Loss.apply(x, target, reduction=reduction)
 
@@ -60,7 +55,7 @@ def cross_entropy(
         raise ValueError(f"{name}: size_average/reduce (deprecated in torch) and label_smoothing are not supported")
     target = target.data if isinstance(target, Tensor) else target
     target = target if isinstance(target, torch.Tensor) else torch.as_tensor(target, device=x.device)
-    _check_reduction(name, reduction)
+    check_reduction(name, reduction)
     check_devices(name, x, target)
     if x.ndim < 2 or target.shape != x.shape[:1] + x.shape[2:]:
         raise ValueError(
@@ -80,7 +75,7 @@ def cross_entropy(
             raise ValueError(
                 f"{name}: weight must have shape ({x.shape[1]},), one per class, got {tuple(weight.shape)}"
             )
-    log_probs = loss.LogSoftmax.apply(x, dim=1)
+    log_probs = softmax.LogSoftmax.apply(x, dim=1)
     picked = red.Gather.apply(log_probs, safe.unsqueeze(1), dim=1).squeeze(1)
     if weight is None and bool(kept.all()):
         if reduction == "mean":

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import torch
 
-from .tensor import Tensor
+from ._tensor import Tensor
 
 PathLike = str | os.PathLike
 

@@ -1,7 +1,7 @@
 """The tape: a thread-local Wengert list of recorded ops, the recording switches, and the backward walk.
 
 Every differentiable op that touches a tensor needing a gradient appends one `Entry` while recording is on.
-An entry holds its op context (the `Function` instance) and its input tensors, never its output: the
+An entry holds its op (the `Function` class), the op's context and its input tensors, never its output: the
 output tensor owns its entry, so a graph whose outputs are dropped is freed, exactly as in PyTorch. The
 tape itself only holds weak references, in recording order; reverse recording order is a topological
 order, so `backward` is a single reverse walk.
@@ -24,11 +24,12 @@ _COMPACT_MIN = 4096
 
 
 class Entry:
-    """One recorded op: `ctx` (the op's Function instance), its `inputs` and its output's gradient slot."""
+    """One recorded op: its `function` (a Function class), `ctx` (what it kept for backward) and `inputs`."""
 
-    __slots__ = ("__weakref__", "ctx", "freed", "inputs", "output_ref", "scope", "seq")
+    __slots__ = ("__weakref__", "ctx", "freed", "function", "inputs", "output_ref", "scope", "seq")
 
-    def __init__(self, ctx: Any, inputs: tuple, output: Any, seq: int, scope: tuple) -> None:
+    def __init__(self, function: Any, ctx: Any, inputs: tuple, output: Any, seq: int, scope: tuple) -> None:
+        self.function = function
         self.ctx = ctx
         self.inputs = inputs
         self.output_ref = weakref.ref(output)
@@ -38,7 +39,7 @@ class Entry:
 
     @property
     def op_name(self) -> str:
-        return type(self.ctx).op_name()
+        return self.function.op_name()
 
 
 class _Log:
@@ -72,11 +73,11 @@ def is_recording() -> bool:
 is_grad_enabled = is_recording
 
 
-def record(ctx: Any, inputs: tuple, output: Any) -> Entry:
-    """Append an entry for `output = op(*inputs)`; called by `Function.apply` only."""
+def record(function: Any, ctx: Any, inputs: tuple, output: Any) -> Entry:
+    """Append an entry for `output = function(*inputs)`; called by `Function.apply` only."""
     log = _state.log
     seq = log.next_seq
-    entry = Entry(ctx, inputs, output, seq, _state.scope)
+    entry = Entry(function, ctx, inputs, output, seq, _state.scope)
     log.next_seq = seq + 1
     refs = log.refs
     refs.append(weakref.ref(entry))
@@ -201,7 +202,7 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         if output is not None and output._retains_grad:
             accumulate(output, grad_out)
         ctx = entry.ctx
-        grads = ctx.backward(ctx, grad_out)
+        grads = entry.function.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
         inputs = entry.inputs

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from .. import no_grad
+from .._tensor import Tensor
 from ..nn import Module
-from ..tensor import Tensor
 from .models import DOWNSAMPLING
 
 

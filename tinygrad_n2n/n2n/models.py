@@ -6,8 +6,8 @@ Both map a batch in [0, 1], x: (N, 3, H, W) with H, W multiples of `DOWNSAMPLING
 from __future__ import annotations
 
 from .. import cat
+from .._tensor import Tensor
 from ..nn import Conv2d, LeakyReLU, Module, ReLU, Sequential, Sigmoid, Upsampling
-from ..tensor import Tensor
 
 ARCHITECTURES = ("default", "course")
 DOWNSAMPLING = 4  # both networks halve the resolution twice: inputs are padded to a multiple of this

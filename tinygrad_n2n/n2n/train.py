@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from .. import functional as F
+from .._tensor import Tensor
 from ..nn import Module
 from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..tensor import Tensor
 from .inference import denoise_batches, to_unit
 from .metrics import psnr
 

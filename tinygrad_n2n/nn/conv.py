@@ -11,19 +11,11 @@ from typing import Any
 import torch
 
 from .. import functional as F
-from ..tensor import Tensor
+from .._checks import IntPair, pair
+from .._tensor import Tensor
 from . import init
 from .module import Module
 from .parameter import Parameter
-
-IntPair = int | tuple[int, int]
-
-
-def _pair(layer: str, arg: str, value: Any, minimum: int) -> tuple[int, int]:
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair):
-        raise ValueError(f"{layer}: {arg} must be an int ≥ {minimum} or a pair of them, got {value!r}")
-    return pair
 
 
 def _check_channels(layer: str, in_channels: int, out_channels: int, groups: int) -> None:
@@ -89,9 +81,9 @@ class Conv2d(_ConvBase):
         _check_channels("Conv2d", in_channels, out_channels, groups)
         _check_padding_mode("Conv2d", padding_mode)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride, self.dilation = _pair("Conv2d", "stride", stride, 1), _pair("Conv2d", "dilation", dilation, 1)
-        self.padding = padding if isinstance(padding, str) else _pair("Conv2d", "padding", padding, 0)
+        self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride, self.dilation = pair("Conv2d", "stride", stride, 1), pair("Conv2d", "dilation", dilation, 1)
+        self.padding = padding if isinstance(padding, str) else pair("Conv2d", "padding", padding, 0)
         self._padding = self._resolve_padding(padding)
         self._make_parameters((out_channels, in_channels // groups, *self.kernel_size), bias, device, dtype)
 
@@ -99,7 +91,7 @@ class Conv2d(_ConvBase):
         if padding == "valid":
             return (0, 0)
         if padding != "same":
-            return _pair("Conv2d", "padding", padding, 0)
+            return pair("Conv2d", "padding", padding, 0)
         spans = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
         if self.stride != (1, 1) or any(span % 2 for span in spans):
             raise ValueError(
@@ -145,10 +137,10 @@ class ConvTranspose2d(_ConvBase):
         _check_channels(name, in_channels, out_channels, groups)
         _check_padding_mode(name, padding_mode)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(name, "kernel_size", kernel_size, 1)
-        self.stride, self.dilation = _pair(name, "stride", stride, 1), _pair(name, "dilation", dilation, 1)
-        self.padding = _pair(name, "padding", padding, 0)
-        self.output_padding = _pair(name, "output_padding", output_padding, 0)
+        self.kernel_size = pair(name, "kernel_size", kernel_size, 1)
+        self.stride, self.dilation = pair(name, "stride", stride, 1), pair(name, "dilation", dilation, 1)
+        self.padding = pair(name, "padding", padding, 0)
+        self.output_padding = pair(name, "output_padding", output_padding, 0)
         self._make_parameters((in_channels, out_channels // groups, *self.kernel_size), bias, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -191,10 +183,10 @@ class Upsampling(_ConvBase):
         name = "Upsampling"
         _check_channels(name, in_channels, out_channels, 1)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(name, "kernel_size", kernel_size, 1)
-        self.scale_factor = _pair(name, "scale_factor", scale_factor, 1)
-        self.stride, self.dilation = _pair(name, "stride", stride, 1), _pair(name, "dilation", dilation, 1)
-        self.padding = _pair(name, "padding", padding, 0)
+        self.kernel_size = pair(name, "kernel_size", kernel_size, 1)
+        self.scale_factor = pair(name, "scale_factor", scale_factor, 1)
+        self.stride, self.dilation = pair(name, "stride", stride, 1), pair(name, "dilation", dilation, 1)
+        self.padding = pair(name, "padding", padding, 0)
         self._make_parameters((out_channels, in_channels, *self.kernel_size), bias, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .._tensor import Tensor
 from ..functional import (
     avg_pool2d,
     conv2d,
@@ -28,7 +29,6 @@ from ..functional import (
     upsample_conv2d,
     upsample_nearest,
 )
-from ..tensor import Tensor
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

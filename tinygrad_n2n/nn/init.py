@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 

@@ -8,13 +8,12 @@ from typing import Any
 import torch
 
 from .. import functional as F
-from ..tensor import Tensor
+from .._checks import IntPair
+from .._tensor import Tensor
 from . import init
 from .functional import dropout
 from .module import Module
 from .parameter import Parameter
-
-IntPair = int | tuple[int, int]
 
 
 class Identity(Module):

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from .. import functional as F
-from ..tensor import Tensor
+from .._checks import check_reduction
+from .._tensor import Tensor
 from .module import Module
 
 
@@ -16,8 +17,7 @@ class _Loss(Module):
         super().__init__()
         if size_average is not None or reduce is not None:
             raise ValueError(f"{type(self).__name__}: size_average and reduce are deprecated; use reduction=")
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
 

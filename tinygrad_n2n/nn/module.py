@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .. import tape
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, match_state_dict
 

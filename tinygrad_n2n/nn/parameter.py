@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class IncompatibleKeys(NamedTuple):

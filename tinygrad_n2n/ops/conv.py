@@ -1,11 +1,15 @@
-"""Convolutions and their transposes.
+"""Convolutions and their transposes, and the one place that picks a conv2d strategy.
 
 Shapes: x (N, C, H, W); weight (O, C/groups, kh, kw) for conv2d, (C, O/groups, kh, kw) for conv_transpose2d.
-`Conv2d` runs ungrouped convolutions as row-shifted GEMMs on channels-last planes (`conv_gemm`: no
-im2col, no fold) and grouped ones on the plain path: unfold (im2col) + one batched matrix product, with
-cols (N, groups, C/groups·kh·kw, L), L = H_out·W_out output positions. `UnfoldConv2d` is that plain path
-on its own, the reference the fast path is tested against.
-Arguments are validated by `functional`; these primitives assume well-formed pairs of ints.
+conv2d has two strategies, one Function each, both reported as `conv2d` in graphs and errors:
+
+- `Conv2dTaps` (ungrouped convolutions): one GEMM per kernel tap over row-shifted windows of the padded
+  input's channels-last planes (`conv_gemm`: no im2col over the whole input, no fold).
+- `Conv2dUnfold` (grouped convolutions, and the readable reference the tests hold `Conv2dTaps` to): unfold
+  (im2col) + one batched matrix product, cols (N, groups, C/groups·kh·kw, L), L = H_out·W_out.
+
+`conv2d_strategy` chooses between them. Arguments are validated by `functional`; these primitives assume
+well-formed pairs of ints.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import torch.nn.functional as torch_F
 
 from . import conv_gemm
 from .function import Function
+
+FORCED_STRATEGY: type[Function] | None = None  # tests set this to run every conv2d through one strategy
 
 
 def unfold_groups(x, kernel, dilation, padding, stride, groups):
@@ -28,44 +34,64 @@ def out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _unfold_forward(ctx, x, weight, bias):
-    """The plain path: y = W_flat @ unfold(x) (+ b); saves cols and weight."""
-    stride, padding, dilation, groups = ctx.stride, ctx.padding, ctx.dilation, ctx.groups
-    n, out_channels, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
-    h_out, w_out = (out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
-    cols = unfold_groups(x, kernel, dilation, padding, stride, groups)
-    weight_flat = weight.reshape(groups, out_channels // groups, -1)
-    out = torch.matmul(weight_flat, cols).view(n, out_channels, h_out, w_out)
-    if bias is not None:
-        out = out + bias.view(1, -1, 1, 1)
-    ctx.in_size = x.shape[2:]
-    ctx.save_for_backward(cols, weight)
-    return out
+def conv2d_strategy(x: torch.Tensor, groups: int) -> type[Function]:
+    """The Function that runs conv2d on x (N, C, H, W): the tap GEMMs for ungrouped convolutions of a
+    non-empty input, unfold + matmul otherwise (grouped, or nothing to compute)."""
+    if FORCED_STRATEGY is not None:
+        return FORCED_STRATEGY
+    return Conv2dTaps if groups == 1 and x.numel() > 0 else Conv2dUnfold
 
 
-def _unfold_backward(ctx, grad_out):
-    """dW = Σ_n dy @ colsᵀ, dx = fold(W_flatᵀ @ dy), db = Σ dy."""
-    cols, weight = ctx.saved_tensors
-    need_x, need_w, need_b = ctx.needs_input_grad
-    groups, n = ctx.groups, grad_out.shape[0]
-    grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, -1)  # (N, g, O/g, L)
-    grad_x = grad_w = grad_b = None
-    if need_x:
-        weight_flat = weight.reshape(groups, weight.shape[0] // groups, -1)
-        grad_cols = torch.matmul(weight_flat.transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
-        grad_x = torch_F.fold(
-            grad_cols.view(n, -1, grad_cols.shape[-1]),
-            ctx.in_size,
-            weight.shape[2:],
-            dilation=ctx.dilation,
-            padding=ctx.padding,
-            stride=ctx.stride,
-        )
-    if need_w:
-        grad_w = torch.matmul(grad_flat, cols.transpose(2, 3)).sum(0).view(weight.shape)
-    if need_b:
-        grad_b = grad_out.sum((0, 2, 3))
-    return grad_x, grad_w, grad_b
+class _Conv2d(Function):
+    """What both conv2d strategies share: the name and the attributes shown on graph labels."""
+
+    label_attributes = ("stride", "padding", "dilation", "groups")
+
+    @classmethod
+    def op_name(cls) -> str:
+        return "conv2d"
+
+
+class Conv2dUnfold(_Conv2d):
+    """y = W_flat @ unfold(x) + b; dW = Σ_n dy @ colsᵀ, dx = fold(W_flatᵀ @ dy), db = Σ dy"""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
+        n, out_channels, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
+        h_out, w_out = (out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
+        cols = unfold_groups(x, kernel, dilation, padding, stride, groups)
+        weight_flat = weight.reshape(groups, out_channels // groups, -1)
+        out = torch.matmul(weight_flat, cols).view(n, out_channels, h_out, w_out)
+        if bias is not None:
+            out = out + bias.view(1, -1, 1, 1)
+        ctx.in_size = x.shape[2:]
+        ctx.save_for_backward(cols, weight)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        cols, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        groups, n = ctx.groups, grad_out.shape[0]
+        grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, -1)  # (N, g, O/g, L)
+        grad_x = grad_w = grad_b = None
+        if need_x:
+            weight_flat = weight.reshape(groups, weight.shape[0] // groups, -1)
+            grad_cols = torch.matmul(weight_flat.transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
+            grad_x = torch_F.fold(
+                grad_cols.view(n, -1, grad_cols.shape[-1]),
+                ctx.in_size,
+                weight.shape[2:],
+                dilation=ctx.dilation,
+                padding=ctx.padding,
+                stride=ctx.stride,
+            )
+        if need_w:
+            grad_w = torch.matmul(grad_flat, cols.transpose(2, 3)).sum(0).view(weight.shape)
+        if need_b:
+            grad_b = grad_out.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b
 
 
 def _taps(kernel, stride, dilation, grid_w, out_channels) -> list[conv_gemm.Tap]:
@@ -80,76 +106,52 @@ def _taps(kernel, stride, dilation, grid_w, out_channels) -> list[conv_gemm.Tap]
     return taps
 
 
-def _gemm_forward(ctx, x, weight, bias):
-    """The fast path: planes of x, one GEMM per tap (or one over gathered cols), output channels-last."""
-    stride, padding, dilation = ctx.stride, ctx.padding, ctx.dilation
-    (n, c), (o, _, kh, kw) = x.shape[:2], weight.shape
-    h_out, w_out = (out_size(x.shape[2 + i], weight.shape[2 + i], stride[i], padding[i], dilation[i]) for i in (0, 1))
-    grid = (h_out + (kh - 1) * dilation[0] // stride[0], w_out + (kw - 1) * dilation[1] // stride[1])
-    use_cols = conv_gemm.use_cols(c)
-    planes = conv_gemm.to_planes(x, stride, padding, grid, channels_first=use_cols)
-    taps = _taps((kh, kw), stride, dilation, grid[1], o)
-    weights = weight.permute(2, 3, 1, 0).reshape(kh * kw, c, o)
-    cols = conv_gemm.gather_cols(planes, taps) if use_cols else None
-    out = conv_gemm.forward(planes, taps, weights, bias, cols)
-    ctx.grid, ctx.taps, ctx.x_shape, ctx.out_size = grid, taps, x.shape, (h_out, w_out)
-    ctx.save_for_backward(None if cols is not None else planes, cols, weights)
-    return out.view(n, *grid, o)[:, :h_out, :w_out].permute(0, 3, 1, 2)
-
-
-def _gemm_backward(ctx, grad_out):
-    planes, cols, weights = ctx.saved_tensors
-    need_x, need_w, need_b = ctx.needs_input_grad
-    c, grid = ctx.x_shape[1], ctx.grid
-    grad = conv_gemm.to_grid(grad_out, grid)
-    o = grad.shape[1]
-    grad_x = grad_w = grad_b = None
-    if need_x:
-        planes_shape = (ctx.stride[0] * ctx.stride[1], grad.shape[0], c)
-        grad_planes = conv_gemm.grad_planes(grad, ctx.taps, weights, planes_shape)
-        grad_x = conv_gemm.from_planes(grad_planes, ctx.x_shape, ctx.stride, ctx.padding, grid)
-    if need_w:
-        grad_stacked = conv_gemm.grad_weights(planes, ctx.taps, grad, weights.shape, cols)
-        kh, kw = ctx.kernel
-        grad_w = grad_stacked.view(kh, kw, c, o).permute(3, 2, 0, 1).contiguous()
-    if need_b:
-        grad_b = grad_out.sum((0, 2, 3))
-    return grad_x, grad_w, grad_b
-
-
-class Conv2d(Function):
-    """y = W ⋆ x + b; dW = dy ⋆ x, dx = Wᵀ ⋆ᵀ dy, db = Σ dy (as shifted GEMMs, or unfold + fold when grouped)"""
-
-    def attributes(self) -> dict:
-        return {"stride": self.stride, "padding": self.padding, "dilation": self.dilation, "groups": self.groups}
+class Conv2dTaps(_Conv2d):
+    """y = Σ_taps shift(x) @ W_tap + b; dW_tap = shift(x)ᵀ @ dy, dx = Σ_taps unshift(dy @ W_tapᵀ), db = Σ dy"""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        ctx.kernel = tuple(weight.shape[2:])
-        ctx.fast = groups == 1 and x.shape[0] > 0
-        return _gemm_forward(ctx, x, weight, bias) if ctx.fast else _unfold_forward(ctx, x, weight, bias)
+        (n, c), (o, _, kh, kw) = x.shape[:2], weight.shape
+        h_out, w_out = (
+            out_size(x.shape[2 + i], weight.shape[2 + i], stride[i], padding[i], dilation[i]) for i in (0, 1)
+        )
+        grid = (h_out + (kh - 1) * dilation[0] // stride[0], w_out + (kw - 1) * dilation[1] // stride[1])
+        use_cols = conv_gemm.use_cols(c)
+        planes = conv_gemm.to_planes(x, stride, padding, grid, channels_first=use_cols)
+        taps = _taps((kh, kw), stride, dilation, grid[1], o)
+        weights = weight.permute(2, 3, 1, 0).reshape(kh * kw, c, o)
+        cols = conv_gemm.gather_cols(planes, taps) if use_cols else None
+        out = conv_gemm.output(planes, taps, weights, bias, cols)
+        ctx.grid, ctx.taps, ctx.x_shape, ctx.kernel = grid, taps, x.shape, (kh, kw)
+        ctx.save_for_backward(None if cols is not None else planes, cols, weights)
+        return out.view(n, *grid, o)[:, :h_out, :w_out].permute(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad_out):
-        return _gemm_backward(ctx, grad_out) if ctx.fast else _unfold_backward(ctx, grad_out)
-
-
-class UnfoldConv2d(Function):
-    """y = W_flat @ unfold(x) + b; dW = dy @ colsᵀ, dx = fold(W_flatᵀ @ dy), db = Σ dy (the plain path)"""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
-        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        return _unfold_forward(ctx, x, weight, bias)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return _unfold_backward(ctx, grad_out)
+        planes, cols, weights = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        c, grid = ctx.x_shape[1], ctx.grid
+        grad = conv_gemm.to_grid(grad_out, grid)
+        o = grad.shape[1]
+        grad_x = grad_w = grad_b = None
+        if need_x:
+            planes_shape = (ctx.stride[0] * ctx.stride[1], grad.shape[0], c)
+            grad_planes = conv_gemm.grad_planes(grad, ctx.taps, weights, planes_shape)
+            grad_x = conv_gemm.from_planes(grad_planes, ctx.x_shape, ctx.stride, ctx.padding, grid)
+        if need_w:
+            grad_stacked = conv_gemm.grad_weights(planes, ctx.taps, grad, weights.shape, cols)
+            kh, kw = ctx.kernel
+            grad_w = grad_stacked.view(kh, kw, c, o).permute(3, 2, 0, 1).contiguous()
+        if need_b:
+            grad_b = grad_out.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b
 
 
 class ConvTranspose2d(Function):
     """y = the adjoint of conv2d applied to x: y = fold(W_flatᵀ @ x) + b; dx = W_flat @ unfold(dy)"""
+
+    label_attributes = ("stride", "padding", "output_padding", "groups", "dilation")
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, groups, dilation):

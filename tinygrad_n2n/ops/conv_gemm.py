@@ -4,13 +4,13 @@ The padded input is split by stride phase into `planes` (P, N·Hg·Wg, C), chann
 (rh, rw) holds the padded pixels (s·i + rh, s·j + rw) on a grid (Hg, Wg) of positions. Every kernel tap
 reads one plane at a fixed row offset (shift_h·Wg + shift_w), so with R = N·Hg·Wg - the largest offset
 
-    out[:R, tap.cols] += planes[tap.plane, tap.offset : tap.offset + R] @ weights[tap.index][:, tap.cols]
+    out[:R, tap.out_slice] += planes[tap.plane, tap.offset : tap.offset + R] @ weights[tap.index][:, tap.out_slice]
 
 one GEMM per tap, no im2col and no fold; grid rows that are not output positions are computed and
 ignored. The adjoints are GEMMs over the same row windows:
 
-    grad_weights[tap.index][:, tap.cols] += planes[.., window]ᵀ @ grad[:R, tap.cols]
-    grad_planes[tap.plane, window] += grad[:R, tap.cols] @ weights[tap.index][:, tap.cols]ᵀ
+    grad_weights[tap.index][:, tap.out_slice] += planes[.., window]ᵀ @ grad[:R, tap.out_slice]
+    grad_planes[tap.plane, window] += grad[:R, tap.out_slice] @ weights[tap.index][:, tap.out_slice]ᵀ
 
 Layouts are chosen for the GEMMs: a result with few columns (output or input channels < `THIN_BELOW`, a
 weight gradient with fewer output than input channels) is allocated column-major (a transposed view), so
@@ -19,7 +19,7 @@ channels a tap's GEMM is too thin, so the taps' windows are first copied side by
 (R, taps·C) for one GEMM (im2col on the grid), kept for the weight gradient; the planes are then stored
 channels-first, so that a window is C contiguous row copies. Narrow tap GEMMs (at most `SHIFT_MAX_WIDTH`
 output columns each) are merged: one GEMM computes every tap's product and the windows are summed afterwards
-(`_forward_shifted`), and the weight gradient reads each plane once against the gradient's columns, shifted
+(`_output_shifted`), and the weight gradient reads each plane once against the gradient's columns, shifted
 to each tap's window and gathered side by side (`_grad_weights_gathered`); likewise the planes' gradient
 with few input channels (`_grad_planes_shifted`). Buffers are written before they are read: only the margins
 that no window covers are zeroed.
@@ -37,12 +37,12 @@ SHIFT_MAX_WIDTH = 6  # tap GEMMs this narrow (on average, one plane): one GEMM f
 
 
 class Tap(NamedTuple):
-    """One kernel tap: reads `plane` at row `offset`, uses weights[`index`], writes output columns `cols`."""
+    """One kernel tap: reads `plane` at row `offset`, uses weights[`index`], writes the output columns `out_slice`."""
 
     plane: int
     offset: int
     index: int
-    cols: slice
+    out_slice: slice
 
 
 def _phase_span(phase: int, stride: int, pad: int, size: int, grid: int) -> tuple[int, int, int]:
@@ -50,6 +50,11 @@ def _phase_span(phase: int, stride: int, pad: int, size: int, grid: int) -> tupl
     lo = max(0, -((phase - pad) // stride))
     hi = min(grid, (size - 1 + pad - phase) // stride + 1)
     return lo, max(lo, hi), stride * lo + phase - pad
+
+
+def _pixels(lo: int, hi: int, first: int, stride: int) -> slice:
+    """The input pixels that grid positions [lo, hi) of a phase hold, starting at pixel `first`."""
+    return slice(first, first + stride * (hi - lo - 1) + 1, stride)
 
 
 def zero_margins(grid: torch.Tensor, lo_h: int, hi_h: int, lo_w: int, hi_w: int) -> None:
@@ -79,9 +84,8 @@ def to_planes(x: torch.Tensor, stride: tuple, pad: tuple, grid: tuple, channels_
         for rw in range(sw):
             lo_w, hi_w, src_w = _phase_span(rw, sw, pad[1], w, wg)
             if hi_h > lo_h and hi_w > lo_w:
-                rows = slice(src_h, src_h + sh * (hi_h - lo_h - 1) + 1, sh)
-                cols = slice(src_w, src_w + sw * (hi_w - lo_w - 1) + 1, sw)
-                planes[rh, rw, :, lo_h:hi_h, lo_w:hi_w] = x_nhwc[:, rows, cols]
+                pixels_h, pixels_w = _pixels(lo_h, hi_h, src_h, sh), _pixels(lo_w, hi_w, src_w, sw)
+                planes[rh, rw, :, lo_h:hi_h, lo_w:hi_w] = x_nhwc[:, pixels_h, pixels_w]
             zero_margins(planes[rh, rw], lo_h, hi_h, lo_w, hi_w)
     return planes.view(sh * sw, n * hg * wg, c)
 
@@ -101,9 +105,8 @@ def from_planes(grad_planes: torch.Tensor, x_shape: tuple, stride: tuple, pad: t
     for rh, (lo_h, hi_h, src_h) in enumerate(spans_h):
         for rw, (lo_w, hi_w, src_w) in enumerate(spans_w):
             if hi_h > lo_h and hi_w > lo_w:
-                rows = slice(src_h, src_h + sh * (hi_h - lo_h - 1) + 1, sh)
-                cols = slice(src_w, src_w + sw * (hi_w - lo_w - 1) + 1, sw)
-                grad[:, rows, cols] = planes[rh, rw, :, lo_h:hi_h, lo_w:hi_w]
+                pixels_h, pixels_w = _pixels(lo_h, hi_h, src_h, sh), _pixels(lo_w, hi_w, src_w, sw)
+                grad[:, pixels_h, pixels_w] = planes[rh, rw, :, lo_h:hi_h, lo_w:hi_w]
     return grad.permute(0, 3, 1, 2)
 
 
@@ -140,7 +143,7 @@ def _matrix(like: torch.Tensor, rows: int, columns: int, column_major: bool) -> 
     return like.new_empty(columns, rows).t() if column_major else like.new_empty(rows, columns)
 
 
-def forward(
+def output(
     planes: torch.Tensor, taps: list[Tap], weights: torch.Tensor, bias: torch.Tensor | None, cols: torch.Tensor | None
 ) -> torch.Tensor:
     """planes (P, G, C), weights (T, C, width), bias (width,) or None -> out (G, width); rows ≥ R are garbage.
@@ -149,7 +152,7 @@ def forward(
     """
     rows, width = window_rows(planes, taps), weights.shape[2]
     if cols is None and planes.shape[0] == 1 and _narrow(taps):
-        return _forward_shifted(planes[0], taps, weights, bias, rows)
+        return _output_shifted(planes[0], taps, weights, bias, rows)
     out = _matrix(planes, planes.shape[1], width, width < THIN_BELOW)
     if cols is not None:
         matrix = weights.reshape(-1, width)
@@ -159,7 +162,7 @@ def forward(
             torch.addmm(bias, cols, matrix, out=out[:rows])
         return out
     first, *rest = taps
-    if first.cols == slice(0, width):
+    if first.out_slice == slice(0, width):
         window = planes[first.plane, first.offset : first.offset + rows]
         if bias is None:
             torch.mm(window, weights[first.index], out=out[:rows])
@@ -170,20 +173,20 @@ def forward(
         out[:rows] = 0 if bias is None else bias
     for tap in rest:
         window = planes[tap.plane, tap.offset : tap.offset + rows]
-        out[:rows, tap.cols].addmm_(window, weights[tap.index][:, tap.cols])
+        out[:rows, tap.out_slice].addmm_(window, weights[tap.index][:, tap.out_slice])
     return out
 
 
 def _narrow(taps: list[Tap]) -> bool:
     """Whether the taps' GEMMs are narrow: at most SHIFT_MAX_WIDTH output columns each, on average."""
-    return sum(tap.cols.stop - tap.cols.start for tap in taps) <= SHIFT_MAX_WIDTH * len(taps)
+    return sum(tap.out_slice.stop - tap.out_slice.start for tap in taps) <= SHIFT_MAX_WIDTH * len(taps)
 
 
-def _forward_shifted(
+def _output_shifted(
     plane: torch.Tensor, taps: list[Tap], weights: torch.Tensor, bias: torch.Tensor | None, rows: int
 ) -> torch.Tensor:
-    """`forward` for a few output columns: products = (plane @ [W_t...])ᵀ in one GEMM, out = Σ_t shifted rows."""
-    blocks = [weights[tap.index][:, tap.cols] for tap in taps]
+    """`output` for a few output columns: products = (plane @ [W_t...])ᵀ in one GEMM, out = Σ_t shifted rows."""
+    blocks = [weights[tap.index][:, tap.out_slice] for tap in taps]
     products = torch.cat(blocks, dim=1).t() @ plane.t()  # (Σ widths, G): tap t's product in its row block
     out = plane.new_empty(weights.shape[2], plane.shape[0])  # stored transposed: (width, G)
     window = out[:, :rows]
@@ -194,7 +197,7 @@ def _forward_shifted(
     start = 0
     for tap, block in zip(taps, blocks):
         end = start + block.shape[1]
-        out[tap.cols, :rows] += products[start:end, tap.offset : tap.offset + rows]
+        out[tap.out_slice, :rows] += products[start:end, tap.offset : tap.offset + rows]
         start = end
     return out.t()
 
@@ -214,7 +217,7 @@ def grad_weights(
     result = grad.new_zeros(count, width, c).transpose(1, 2) if width < c else grad.new_zeros(weights_shape)
     for tap in taps:
         window = planes[tap.plane, tap.offset : tap.offset + rows]
-        result[tap.index][:, tap.cols].addmm_(window.t(), grad[:rows, tap.cols])
+        result[tap.index][:, tap.out_slice].addmm_(window.t(), grad[:rows, tap.out_slice])
     return result
 
 
@@ -227,19 +230,19 @@ def _grad_weights_gathered(
     grad_t = grad.t().contiguous()  # (width, G): a tap's columns are contiguous rows
     for plane in range(planes.shape[0]):
         plane_taps = [tap for tap in taps if tap.plane == plane]
-        widths = [tap.cols.stop - tap.cols.start for tap in plane_taps]
+        widths = [tap.out_slice.stop - tap.out_slice.start for tap in plane_taps]
         gathered = grad.new_empty(sum(widths), planes.shape[1])
         start = 0
         for tap, width in zip(plane_taps, widths):
             block = gathered[start : start + width]
-            block[:, tap.offset : tap.offset + rows] = grad_t[tap.cols, :rows]
+            block[:, tap.offset : tap.offset + rows] = grad_t[tap.out_slice, :rows]
             block[:, : tap.offset].zero_()
             block[:, tap.offset + rows :].zero_()
             start += width
         products = gathered @ planes[plane]  # (Σ widths, C): tap t's weight gradient, transposed
         start = 0
         for tap, width in zip(plane_taps, widths):
-            result[tap.index][:, tap.cols] += products[start : start + width].t()
+            result[tap.index][:, tap.out_slice] += products[start : start + width].t()
             start += width
     return result
 
@@ -257,11 +260,11 @@ def grad_planes(grad: torch.Tensor, taps: list[Tap], weights: torch.Tensor, plan
     written = set()
     for tap in taps:
         target = result[tap.plane, tap.offset : tap.offset + rows]
-        grad_cols, weight_t = grad[:rows, tap.cols], weights[tap.index][:, tap.cols].t()
+        grad_block, weight_t = grad[:rows, tap.out_slice], weights[tap.index][:, tap.out_slice].t()
         if tap.plane in written:
-            target.addmm_(grad_cols, weight_t)
+            target.addmm_(grad_block, weight_t)
             continue
-        torch.mm(grad_cols, weight_t, out=target)
+        torch.mm(grad_block, weight_t, out=target)
         result[tap.plane, : tap.offset].zero_()
         result[tap.plane, tap.offset + rows :].zero_()
         written.add(tap.plane)
@@ -277,7 +280,7 @@ def _grad_planes_shifted(
     count, size, c = planes_shape
     stacked = weights.new_zeros(len(taps) * c, weights.shape[2])  # tap i's weights in rows [i·C, (i+1)·C)
     for i, tap in enumerate(taps):
-        stacked[i * c : (i + 1) * c, tap.cols] = weights[tap.index][:, tap.cols]
+        stacked[i * c : (i + 1) * c, tap.out_slice] = weights[tap.index][:, tap.out_slice]
     products = stacked @ grad[:rows].t()  # (taps·C, R)
     result = grad.new_zeros(count, c, size)  # stored channels-first
     for i, tap in enumerate(taps):

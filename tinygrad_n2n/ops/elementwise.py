@@ -226,6 +226,8 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """y = x if x > 0 else slope · x; dy/dx = 1 if x > 0 else slope"""
 
+    label_attributes = ("negative_slope",)
+
     @staticmethod
     def forward(ctx, x, negative_slope):
         ctx.negative_slope = negative_slope
@@ -240,6 +242,8 @@ class LeakyReLU(Function):
 
 class Clamp(Function):
     """y = min(max(x, lo), hi); dy/dx = [lo ≤ x ≤ hi]"""
+
+    label_attributes = ("min", "max")
 
     @staticmethod
     def forward(ctx, x, min=None, max=None):

@@ -1,4 +1,4 @@
-"""`Function`: the base of every primitive op. An instance is the op's context (`ctx`).
+"""`Function` (the base of every primitive op) and `Context` (what one recorded op keeps for its backward).
 
 A primitive defines two static methods side by side::
 
@@ -13,39 +13,51 @@ A primitive defines two static methods side by side::
             (x,) = ctx.saved_tensors
             return grad_out * (x > 0)
 
-`Function.apply(*inputs, **attrs)` unwraps engine tensors, runs `forward`, wraps the result, and records
-an entry on the tape only when recording is on and some input requires a gradient. Un-broadcasting and
-gradient shape checks live in the tape's backward walk, with the op's name in any error.
+`Function.apply(*inputs, **attrs)` unwraps engine tensors, runs `forward` with a fresh `Context`, wraps the
+result, and records an entry on the tape only when recording is on and some input requires a gradient.
+An op declares in `label_attributes` which of its ctx attributes (stride, padding, ...) describe it on graph
+labels; everything else it keeps on the ctx is backward bookkeeping. Un-broadcasting and gradient shape
+checks live in the tape's backward walk, with the op's name in any error.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
-from .. import tape
-from ..tensor import Tensor
+from .. import _tensor, tape
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, Tensor):
+    if isinstance(value, _tensor.Tensor):
         value = value.data
     if isinstance(value, torch.Tensor):
         return f"{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')} on {value.device}"
     return repr(value)
 
 
-class Function:
-    """Base class of primitive ops; an instance is the context passed to `forward` and `backward`."""
+class Context:
+    """The state one op application keeps for its backward (as torch's `FunctionCtx`).
+
+    saved_tensors: the raw tensors passed to `save_for_backward` (freed by the tape after backward).
+    needs_input_grad: one bool per forward input, set when the op is recorded.
+    Any other attribute is the op's own: its arguments (stride, dim) and backward bookkeeping (shapes).
+    """
 
     saved_tensors: tuple = ()
     needs_input_grad: tuple = ()
 
     def save_for_backward(self, *tensors: torch.Tensor | None) -> None:
-        """Keep raw tensors that `backward` needs; freed by the tape after backward."""
+        """Keep raw tensors (or None) that `backward` needs."""
         self.saved_tensors = tensors
+
+
+class Function:
+    """Base class of primitive ops: `forward(ctx, ...)` and `backward(ctx, grad_out)`, both static."""
+
+    label_attributes: ClassVar[tuple[str, ...]] = ()  # ctx attributes that describe the op on graph labels
 
     @classmethod
     def op_name(cls) -> str:
@@ -53,40 +65,42 @@ class Function:
         name = cls.__name__.replace("ReLU", "Relu")  # acronyms read as one word: relu, leaky_relu
         return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
-    def attributes(self) -> dict[str, Any]:
-        """The op's plain attributes (stride, padding, ...), for graph labels."""
-        return {k: v for k, v in self.__dict__.items() if not isinstance(v, torch.Tensor)}
+    @classmethod
+    def labels(cls, ctx: Context) -> dict[str, Any]:
+        """The declared attributes of one application of the op, name -> value (for graph labels)."""
+        return {name: getattr(ctx, name, None) for name in cls.label_attributes}
 
     @staticmethod
-    def forward(ctx: Function, *args: Any, **attrs: Any) -> torch.Tensor:
+    def forward(ctx: Context, *args: Any, **attrs: Any) -> torch.Tensor:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Function, grad_out: torch.Tensor) -> Any:
+    def backward(ctx: Context, grad_out: torch.Tensor) -> Any:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Any, **attrs: Any) -> Tensor:
+    def apply(cls, *inputs: Any, **attrs: Any) -> _tensor.Tensor:
         """Run the op on engine tensors (or numbers) and record it when a gradient is needed."""
+        tensor_type = _tensor.Tensor
         raw, needs = [], []  # one pass over the inputs: this runs for every op, so it is kept lean
         for x in inputs:
-            if isinstance(x, Tensor):
+            if isinstance(x, tensor_type):
                 raw.append(x.data)
                 needs.append(x._requires_grad)
             else:
                 raw.append(x)
                 needs.append(False)
-        ctx = cls()
+        ctx = Context()
         try:
             out = cls.forward(ctx, *raw, **attrs)
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
         if True in needs and tape._state.enabled:
             ctx.needs_input_grad = tuple(needs)
-            result = Tensor._make(out, True)
-            result._entry = tape.record(ctx, inputs, result)
+            result = tensor_type._make(out, True)
+            result._entry = tape.record(cls, ctx, inputs, result)
             return result
-        return Tensor._make(out, False)
+        return tensor_type._make(out, False)
 
     @classmethod
     def _explain(cls, error: RuntimeError, raw: list) -> RuntimeError:

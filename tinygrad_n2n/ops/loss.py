@@ -1,4 +1,4 @@
-"""Normalisations and losses: softmax, log-softmax, mean-squared and absolute error.
+"""Loss primitives: mean-squared and absolute error.
 
 Losses take (input, target) of the same shape; `reduction` is "mean", "sum" or "none".
 """
@@ -8,38 +8,6 @@ from __future__ import annotations
 import torch
 
 from .function import Function
-
-
-class Softmax(Function):
-    """y = eˣ / Σ eˣ along dim; dx = y (dy - Σ dy·y)"""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        out = torch.softmax(x, dim)
-        ctx.dim = dim
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (out,) = ctx.saved_tensors
-        return out * (grad_out - (grad_out * out).sum(ctx.dim, keepdim=True))
-
-
-class LogSoftmax(Function):
-    """y = x - log Σ eˣ along dim; dx = dy - eʸ Σ dy"""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        out = torch.log_softmax(x, dim)
-        ctx.dim = dim
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (out,) = ctx.saved_tensors
-        return grad_out - torch.exp(out) * grad_out.sum(ctx.dim, keepdim=True)
 
 
 def _reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -55,6 +23,8 @@ def _spread(grad_out: torch.Tensor, like: torch.Tensor, reduction: str) -> torch
 
 class MSELoss(Function):
     """y = reduce((x - t)²); dx = 2 (x - t) dy', dt = -dx"""
+
+    label_attributes = ("reduction",)
 
     @staticmethod
     def forward(ctx, x, target, reduction):
@@ -72,6 +42,8 @@ class MSELoss(Function):
 
 class L1Loss(Function):
     """y = reduce(|x - t|); dx = sign(x - t) dy', dt = -dx"""
+
+    label_attributes = ("reduction",)
 
     @staticmethod
     def forward(ctx, x, target, reduction):

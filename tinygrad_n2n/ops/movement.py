@@ -27,6 +27,8 @@ class Reshape(Function):
 class Permute(Function):
     """y = x with dims reordered; dy/dx applies the inverse permutation"""
 
+    label_attributes = ("dims",)
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = tuple(d % x.ndim for d in dims)
@@ -82,6 +84,8 @@ def _is_basic(index) -> bool:
 class Cat(Function):
     """y = cat(xs, dim); dy/dxᵢ is the slice of the gradient that xᵢ filled"""
 
+    label_attributes = ("dim",)
+
     @staticmethod
     def forward(ctx, *xs, dim=0):
         ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
@@ -94,6 +98,8 @@ class Cat(Function):
 
 class Stack(Function):
     """y = stack(xs, dim); dy/dxᵢ = the gradient's i-th slice along dim"""
+
+    label_attributes = ("dim",)
 
     @staticmethod
     def forward(ctx, *xs, dim=0):
@@ -108,6 +114,8 @@ class Stack(Function):
 class Pad(Function):
     """y = x padded with a constant (negative pads crop); dy/dx crops the padding off again"""
 
+    label_attributes = ("pad",)
+
     @staticmethod
     def forward(ctx, x, pad, value=0.0):
         ctx.pad = tuple(pad)
@@ -121,11 +129,14 @@ class Pad(Function):
 class To(Function):
     """y = x on another device and/or dtype; dy/dx moves the gradient back"""
 
+    label_attributes = ("dtype", "device")
+
     @staticmethod
     def forward(ctx, x, args=(), kwargs=None):
-        ctx.device, ctx.dtype = x.device, x.dtype
-        return x.to(*args, **(kwargs or {}))
+        out = x.to(*args, **(kwargs or {}))
+        ctx.in_device, ctx.in_dtype, ctx.device, ctx.dtype = x.device, x.dtype, out.device, out.dtype
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        return grad_out.to(device=ctx.device, dtype=ctx.dtype)
+        return grad_out.to(device=ctx.in_device, dtype=ctx.in_dtype)

@@ -15,6 +15,8 @@ from .function import Function
 class UpsampleNearest(Function):
     """y[.., i, j] = x[.., i // sh, j // sw]; dx = the gradient summed over each sh×sw block"""
 
+    label_attributes = ("scale",)
+
     @staticmethod
     def forward(ctx, x, scale):
         ctx.scale = scale
@@ -53,6 +55,8 @@ def _fold_windows(grad_cols, in_size, kernel, stride, padding, dilation):
 class MaxPool2d(Function):
     """y = max over each window; dx routes each window's gradient to its arg-max"""
 
+    label_attributes = ("kernel", "stride", "padding", "dilation")
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, dilation):
         ctx.kernel, ctx.stride, ctx.padding, ctx.dilation = kernel_size, stride, padding, dilation
@@ -75,6 +79,8 @@ class MaxPool2d(Function):
 
 class AvgPool2d(Function):
     """y = mean over each window (zero padding counted unless count_include_pad=False); dx spreads dy / count"""
+
+    label_attributes = ("kernel", "stride", "padding")
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, count_include_pad):

@@ -30,6 +30,8 @@ def _expand_back(grad_out: torch.Tensor, shape: torch.Size, dims: tuple[int, ...
 class Sum(Function):
     """y = Σ x over dims; dy/dx = 1"""
 
+    label_attributes = ("dims", "keepdim")
+
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, _dims(x.ndim, dim), keepdim
@@ -42,6 +44,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = Σ x / n over dims; dy/dx = 1 / n"""
+
+    label_attributes = ("dims", "keepdim")
 
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
@@ -74,6 +78,8 @@ class Amax(Function):
 
 class Gather(Function):
     """y = x.gather(dim, index); dy/dx scatters (adds) the gradient back to the gathered positions"""
+
+    label_attributes = ("dim",)
 
     @staticmethod
     def forward(ctx, x, index, dim):

@@ -14,6 +14,8 @@ interleaves the phases into the output. No upsampled tensor, no im2col, no fold.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as torch_F
 
@@ -21,16 +23,33 @@ from . import conv_gemm
 from .function import Function
 
 
-def phase_matrix(scale: int, kernel: int, padding: int, dilation: int, like: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """A (s, k', k) 0/1 in `like`'s dtype and device, and a_min (the lowest input offset, ≤ 0)."""
+@functools.lru_cache(maxsize=256)
+def phase_map(scale: int, kernel: int, padding: int, dilation: int) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Per phase r and tap t, the low-resolution offset a - a_min that tap reads, and a_min (≤ 0).
+
+    Computed on the host once per configuration: the ops read it without touching device values.
+    """
     offsets = [[(r - padding + t * dilation) // scale for t in range(kernel)] for r in range(scale)]
     low = min(min(row) for row in offsets)
-    span = max(max(row) for row in offsets) - low + 1
-    matrix = torch.zeros(scale, span, kernel, dtype=like.dtype, device=like.device)
-    for r, row in enumerate(offsets):
-        for t, a in enumerate(row):
-            matrix[r, a - low, t] = 1
-    return matrix, low
+    return tuple(tuple(a - low for a in row) for row in offsets), low
+
+
+def phases_used(scale: int, kernel: int, padding: int, dilation: int) -> list[list[bool]]:
+    """used[r][a]: whether phase r reads low-resolution offset a (through any tap)."""
+    rows, _ = phase_map(scale, kernel, padding, dilation)
+    span = max(max(row) for row in rows) + 1
+    return [[a in row for a in range(span)] for row in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def phase_matrix(
+    scale: int, kernel: int, padding: int, dilation: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """A (s, k', k) with A[r, a, t] = 1 where phase r's tap t reads offset a; cached per dtype and device."""
+    rows, _ = phase_map(scale, kernel, padding, dilation)
+    span = max(max(row) for row in rows) + 1
+    values = [[[float(a == offset) for offset in row] for a in range(span)] for row in rows]
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 def _phases_using(offsets_used: list[list[bool]], a: int) -> list[int]:
@@ -60,8 +79,7 @@ def _taps(used_h: list[list[bool]], used_w: list[list[bool]], grid_w: int, out_c
 class UpsampleConv2d(Function):
     """y = conv2d(upsample_nearest(x, s), W, b, padding, dilation) = shuffle_r(W'_r ⋆ x) + b; dW = Aᵀ dW'"""
 
-    def attributes(self) -> dict:
-        return {"scale": self.scale, "padding": self.padding, "dilation": self.dilation}
+    label_attributes = ("scale", "padding", "dilation")
 
     @staticmethod
     def forward(ctx, x, weight, bias, scale, padding, dilation):
@@ -70,17 +88,17 @@ class UpsampleConv2d(Function):
         (sh, sw), size = scale, (h, w)
         out_hw = [size[i] * scale[i] + 2 * padding[i] - dilation[i] * (weight.shape[2 + i] - 1) for i in (0, 1)]
         phase_hw = [-(-out_hw[i] // scale[i]) for i in (0, 1)]  # rows/cols per phase, ⌈H_out / s⌉
-        (a_h, low_h), (a_w, low_w) = (
-            phase_matrix(scale[i], weight.shape[2 + i], padding[i], dilation[i], weight) for i in (0, 1)
-        )
+        config_h, config_w = ((scale[i], weight.shape[2 + i], padding[i], dilation[i]) for i in (0, 1))
+        a_h, a_w = (phase_matrix(*config, weight.dtype, weight.device) for config in (config_h, config_w))
+        low_h, low_w = phase_map(*config_h)[1], phase_map(*config_w)[1]
         grid = (phase_hw[0] + a_h.shape[1] - 1, phase_hw[1] + a_w.shape[1] - 1)
         use_cols = conv_gemm.use_cols(c)
         planes = conv_gemm.to_planes(x, (1, 1), (-low_h, -low_w), grid, channels_first=use_cols)
         weights = torch.einsum("rat,sbu,octu->abcrso", a_h, a_w, weight).reshape(-1, c, sh * sw * o)
         cols = conv_gemm.gather_cols(planes, _all_taps(weights, grid[1], a_w.shape[1])) if use_cols else None
-        used_h, used_w = (a.amax(2).bool().tolist() for a in (a_h, a_w))
+        used_h, used_w = phases_used(*config_h), phases_used(*config_w)
         taps = _all_taps(weights, grid[1], a_w.shape[1]) if cols is not None else _taps(used_h, used_w, grid[1], o)
-        out = conv_gemm.forward(planes, taps, weights, None, cols)
+        out = conv_gemm.output(planes, taps, weights, None, cols)
         out = out.view(n, *grid, sh, sw, o)[:, : phase_hw[0], : phase_hw[1]].permute(0, 1, 3, 2, 4, 5)
         shuffled = out.new_empty(n, phase_hw[0], sh, phase_hw[1], sw, o)
         if bias is None:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .. import tape
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _REQUIRED = object()  # marks an option without a default
 

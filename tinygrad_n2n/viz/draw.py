@@ -7,7 +7,7 @@ from typing import Any
 
 import graphviz
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .walk import GraphModel, Node, build_model, collapse
 
 # kind → (fill colour, legend text); the same table is in the package docstring

@@ -1,7 +1,8 @@
 """Read the recorded graph behind a tensor into a plain model: nodes, edges and module clusters.
 
 The walk follows `tensor._entry` → `entry.inputs` → their `_entry` with an explicit stack (never recursion,
-so a 10,000-op chain is fine) and only reads the tape: entries, their op contexts, scopes and saved tensors.
+so a 10,000-op chain is fine) and only reads the tape: entries, their ops' declared attributes, scopes and
+saved tensors.
 `collapse` then folds whole module clusters into single nodes until the graph is small enough.
 """
 
@@ -14,14 +15,10 @@ from typing import Any
 
 import torch
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 logger = logging.getLogger(__name__)
 
-# plain ctx attributes that are bookkeeping for backward, not parameters of the op
-_HIDDEN = frozenset(
-    {"saved_tensors", "needs_input_grad", "shape", "in_shape", "in_size", "cols_shape", "sizes", "count"}
-)
 _DEFAULTS = {"dilation": (1, 1), "groups": 1, "output_padding": (0, 0), "keepdim": False}
 _PAIRS = frozenset({"stride", "padding", "dilation", "kernel", "scale", "output_padding"})
 
@@ -80,15 +77,12 @@ def _value_text(name: str, value: Any) -> str:
     return text if len(text) <= 32 else text[:29] + "..."
 
 
-def attribute_lines(ctx: Any, width: int = 36) -> list[str]:
-    """The op's key attributes ("stride=2, padding=1"), without backward bookkeeping or default values."""
-    attrs = ctx.attributes() if hasattr(ctx, "attributes") else {}
+def attribute_lines(entry: Any, width: int = 36) -> list[str]:
+    """The attributes the entry's op declares ("stride=2, padding=1"), without None or default values."""
     parts = [
         f"{name}={_value_text(name, value)}"
-        for name, value in attrs.items()
-        if not name.startswith("_")
-        and name not in _HIDDEN
-        and value is not None
+        for name, value in entry.function.labels(entry.ctx).items()
+        if value is not None
         and not isinstance(value, torch.Size)
         and _DEFAULTS.get(name, object()) != value
         and not (name in _PAIRS and _DEFAULTS.get(name) == (value,) * 2)
@@ -195,7 +189,7 @@ def build_model(root: Tensor, params: Any = None, show_saved: bool = False, show
         for depth, label in enumerate(entry.scope):
             clusters.setdefault(scope[: depth + 1], _cluster_label(label, paths))
         output = entry.output_ref()
-        op = Node(f"op{len(op_ids)}", "op", entry.op_name, attribute_lines(entry.ctx), scope, ops=1)
+        op = Node(f"op{len(op_ids)}", "op", entry.op_name, attribute_lines(entry), scope, ops=1)
         op_ids[id(entry)] = op.id
         nodes[op.id] = op
         first_input = None

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ... import functional as F
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import data
 from ..inference import denoise_batches
 from ..metrics import nl_means, psnr

@@ -1,4 +1,9 @@
-"""`Tensor`: a `torch.Tensor` plus the bookkeeping of the tape. Operators call the primitive ops."""
+"""`Tensor`: a `torch.Tensor` plus the bookkeeping of the tape; its operators and methods come from
+`TensorMethods` (`_tensor_methods.py`), each a call into a primitive op.
+
+The module is `_tensor` (as torch's `torch/_tensor.py`) so that `tinygrad_n2n.tensor` stays free for torch's
+`tensor(data)` factory.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import numpy as np
 import torch
 
 from . import tape
+from ._tensor_methods import TensorMethods
 
 Number = int | float | bool
 
@@ -23,7 +29,7 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """A value in the engine: `data` (a raw torch.Tensor), and, once backward ran, its `gradient`.
 
     `Tensor(data, requires_grad=False, dtype=None, device=None)` accepts a torch tensor (shared, detached),
@@ -110,10 +116,6 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self.data.ndim
-
-    @property
-    def T(self) -> Tensor:
-        return self.permute(*range(self.ndim - 1, -1, -1))
 
     def numel(self) -> int:
         return self.data.numel()

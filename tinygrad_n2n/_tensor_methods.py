@@ -1,0 +1,230 @@
+"""`TensorMethods`: Tensor's operators and methods, each a thin call into a primitive op (`Tensor` inherits it).
+
+The state of a tensor (data, gradient, tape entry) lives in `_tensor.Tensor`; this mixin holds what a user
+calls on it: arithmetic, comparisons, reductions and movement, grouped as in `ops/`.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from . import _tensor  # its Tensor is read at call time: _tensor imports this module to define Tensor
+from .ops import elementwise as ew
+from .ops import linalg, movement, reduce
+
+if TYPE_CHECKING:
+    from ._tensor import Tensor
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _operand(value: Any) -> Any:
+    """Numbers stay numbers (cheapest path); torch tensors and arrays become constant engine tensors."""
+    if isinstance(value, (TensorMethods, int, float, bool)):
+        return value
+    return _tensor.Tensor(value)
+
+
+def _shape(args: tuple) -> tuple:
+    """`f(2, 3)` and `f((2, 3))` both -> (2, 3)."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size)) else args
+
+
+def _normalize_index(index: Any) -> Any:
+    """An index with engine tensors and lists replaced by raw torch tensors."""
+    if isinstance(index, tuple):
+        return tuple(_normalize_index(i) for i in index)
+    if isinstance(index, TensorMethods):
+        return index.data
+    if isinstance(index, list):
+        return torch.as_tensor(index)
+    return index
+
+
+class TensorMethods:
+    """Operators and methods of `Tensor`; `self.data` is the raw torch.Tensor."""
+
+    __slots__ = ()
+    data: torch.Tensor
+
+    # ------------------------------------------------------------ arithmetic (broadcasting)
+    def __add__(self, other: Any) -> Tensor:
+        return ew.Add.apply(self, _operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ew.Add.apply(_operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ew.Sub.apply(self, _operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ew.Sub.apply(_operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ew.Mul.apply(self, _operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ew.Mul.apply(_operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ew.Div.apply(self, _operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ew.Div.apply(_operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ew.Pow.apply(self, _operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ew.Pow.apply(_operand(other), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul.apply(self, _operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return linalg.MatMul.apply(_operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ew.Neg.apply(self)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    matmul = __matmul__
+    neg = __neg__
+
+    def maximum(self, other: Any) -> Tensor:
+        """Elementwise max; ties split the gradient evenly, as in torch."""
+        return ew.Maximum.apply(self, _operand(other))
+
+    # ------------------------------------------------------------ comparisons (bool results, no gradient)
+    def _compare(self, op: str, other: Any) -> Tensor:
+        other = other.data if isinstance(other, TensorMethods) else other
+        result = getattr(self.data, op)(other)
+        return result if result is NotImplemented else _tensor.Tensor._make(result, False)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare("__lt__", other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare("__le__", other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare("__gt__", other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare("__ge__", other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare("__eq__", other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare("__ne__", other)
+
+    # ------------------------------------------------------------ unary
+    def exp(self) -> Tensor:
+        return ew.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ew.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ew.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ew.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ew.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ew.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ew.ReLU.apply(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Clip into [min, max] (either may be None); the gradient is 1 inside, 0 outside."""
+        return ew.Clamp.apply(self, min=min, max=max)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Sum over `dim` (an int, a tuple, or None for all dims)."""
+        return reduce.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """Mean over `dim` (an int, a tuple, or None for all dims)."""
+        return reduce.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The largest value, or (values, indices) along `dim`, as torch.max."""
+        return self._extreme(dim, keepdim, largest=True)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The smallest value, or (values, indices) along `dim`, as torch.min."""
+        return self._extreme(dim, keepdim, largest=False)
+
+    def _extreme(self, dim: int | None, keepdim: bool, largest: bool) -> Tensor | MinMax:
+        if dim is None:
+            return reduce.Amax.apply(self, largest=largest)
+        raw = self.data.max(dim, keepdim=True) if largest else self.data.min(dim, keepdim=True)
+        values = reduce.Gather.apply(self, raw.indices, dim=dim)
+        indices = raw.indices
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return MinMax(values, _tensor.Tensor._make(indices, False))
+
+    # ------------------------------------------------------------ movement
+    def __getitem__(self, index: Any) -> Tensor:
+        return movement.GetItem.apply(self, index=_normalize_index(index))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape (one dim may be -1)."""
+        return movement.Reshape.apply(self, shape=_shape(shape))
+
+    view = reshape
+
+    def expand(self, *shape: Any) -> Tensor:
+        """Broadcast size-1 dims to `shape` (-1 keeps a dim)."""
+        return movement.Expand.apply(self, shape=_shape(shape))
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dims."""
+        return movement.Permute.apply(self, dims=_shape(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dims (a permutation)."""
+        dims = list(range(self.data.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return movement.Permute.apply(self, dims=tuple(dims))
+
+    def t(self) -> Tensor:
+        """Transpose a 2-D tensor; 0-D and 1-D tensors are returned as they are."""
+        return self.transpose(0, 1) if self.data.ndim == 2 else self
+
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed."""
+        return self.permute(*range(self.data.ndim - 1, -1, -1))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dims start_dim..end_dim into one."""
+        ndim, shape = self.data.ndim, self.data.shape
+        if ndim == 0:
+            return movement.Reshape.apply(self, shape=(1,))
+        start, end = start_dim % ndim, end_dim % ndim
+        return movement.Reshape.apply(self, shape=(*shape[:start], -1, *shape[end + 1 :]))
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        """Drop size-1 dims (all of them, or `dim` if it has size 1)."""
+        shape = (self.data.squeeze() if dim is None else self.data.squeeze(dim)).shape
+        return movement.Reshape.apply(self, shape=shape)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a size-1 dim at `dim`."""
+        return movement.Reshape.apply(self, shape=self.data.unsqueeze(dim).shape)
