@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -173,3 +175,144 @@ def test_bad_input_is_a_clear_error():
         optim.SGD([param * 2], lr=0.1)
     with pytest.raises(ValueError, match="2 param groups"):
         optim.SGD([param], lr=0.1).load_state_dict({"state": {}, "param_groups": [{}, {}]})
+
+
+ALL_OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
+# options that give every optimizer all of its state buffers
+FULL_STATE = {
+    "SGD": {"lr": 0.1, "momentum": 0.9},
+    "Adam": {"amsgrad": True},
+    "RMSprop": {"momentum": 0.5, "centered": True},
+}
+
+
+def _train(opt, params, x, steps: int) -> None:
+    for _ in range(steps):
+        opt.zero_grad()
+        for param in params:
+            data = param.data if isinstance(param, nn.Parameter) else param.detach()
+            gradient = torch.cos(data) + x[: data.numel()].reshape(data.shape)
+            if isinstance(param, nn.Parameter):
+                param.gradient = gradient
+            else:
+                param.grad = gradient
+        opt.step()
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_state_dict_round_trip_and_loading_torch_state(name):
+    """Our state dict has torch's layout; loading ours or torch's mid-run continues exactly torch's run."""
+    options, x = FULL_STATE.get(name, {}), torch.linspace(-1, 1, 12, dtype=torch.float64)
+    start = [torch.randn(3, 2, dtype=torch.float64), torch.randn(4, dtype=torch.float64)]
+    theirs = [p.clone().requires_grad_(True) for p in start]
+    torch_opt = getattr(torch.optim, name)(theirs, **options)
+    ours = [nn.Parameter(p.clone()) for p in start]
+    opt = getattr(optim, name)(ours, **options)
+    _train(torch_opt, theirs, x, 3)
+    _train(opt, ours, x, 3)
+    saved, torch_saved = opt.state_dict(), torch_opt.state_dict()
+    assert saved["param_groups"] == torch_saved["param_groups"]
+    assert {i: set(s) for i, s in saved["state"].items()} == {i: set(s) for i, s in torch_saved["state"].items()}
+    for source in (saved, torch_saved):
+        resumed = [nn.Parameter(p.detach().clone()) for p in theirs]
+        fresh = getattr(optim, name)(resumed, lr=0.5)
+        fresh.load_state_dict(source)
+        _train(fresh, resumed, x, 4)
+        reference = [p.detach().clone().requires_grad_(True) for p in theirs]
+        torch_fresh = getattr(torch.optim, name)(reference, lr=0.5)
+        torch_fresh.load_state_dict(torch_saved)
+        _train(torch_fresh, reference, x, 4)
+        for mine, expected in zip(resumed, reference):
+            torch.testing.assert_close(mine.data, expected.detach(), rtol=1e-13, atol=0)
+
+
+def test_state_entries_appear_as_in_torch():
+    """SGD without momentum keeps no state, Adagrad sets up every parameter's state on construction."""
+    used, unused = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(2))
+    sgd = optim.SGD([used, unused], lr=0.1)
+    used.gradient = torch.ones(2)
+    sgd.step()
+    assert sgd.state_dict()["state"] == {}
+    adagrad = optim.Adagrad([used, unused], initial_accumulator_value=0.5)
+    torch_adagrad = torch.optim.Adagrad([torch.ones(2, requires_grad=True)], initial_accumulator_value=0.5)
+    assert set(adagrad.state_dict()["state"]) == {0, 1}
+    assert set(adagrad.state[unused]) == set(torch_adagrad.state_dict()["state"][0]) == {"step", "sum"}
+    assert torch.equal(adagrad.state[unused]["sum"], torch.full((2,), 0.5))
+
+
+def test_named_parameters_are_kept_as_param_names_like_torch():
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    reference = torch.nn.Linear(2, 1)
+    torch_opt = torch.optim.SGD(reference.named_parameters(), lr=0.1)
+    assert opt.state_dict()["param_groups"] == torch_opt.state_dict()["param_groups"]
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="with names"):
+        optim.SGD([("weight", model.weight), model.bias], lr=0.1)
+    with pytest.raises(ValueError, match="names or none"):
+        opt.add_param_group({"params": [nn.Parameter(torch.ones(1))]})
+
+
+def test_closure_runs_with_recording_on_and_its_loss_is_returned():
+    param = nn.Parameter(torch.tensor([2.0]))
+    opt = optim.SGD([param], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (param * param).sum()
+        loss.backward()
+        return loss
+
+    with tn.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == 4.0 and torch.equal(param.data, torch.tensor([1.6]))
+
+
+INVALID = [
+    ("SGD", {"lr": 0.1, "momentum": -0.1}),
+    ("SGD", {"lr": 0.1, "weight_decay": -1.0}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}),
+    ("Adam", {"eps": -1e-8}),
+    ("Adam", {"betas": (1.0, 0.9)}),
+    ("AdamW", {"betas": (0.9, -0.1)}),
+    ("AdamW", {"lr": float("nan")}),
+    ("RMSprop", {"alpha": -0.5}),
+    ("RMSprop", {"momentum": -0.5}),
+    ("RMSprop", {"eps": -1.0}),
+    ("Adagrad", {"lr_decay": -0.1}),
+    ("Adagrad", {"initial_accumulator_value": -0.1}),
+    ("Adagrad", {"eps": -1.0}),
+    ("Adadelta", {"rho": 1.1}),
+    ("Adadelta", {"weight_decay": -1.0}),
+    ("Adamax", {"betas": (0.9, 1.0)}),
+    ("NAdam", {"momentum_decay": -0.1}),
+    ("NAdam", {"betas": (-0.1, 0.9)}),
+    ("RAdam", {"weight_decay": -0.1}),
+    ("RAdam", {"lr": -1.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), INVALID)
+def test_invalid_hyper_parameters_raise_torchs_error_type(name, options):
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([torch.ones(1, requires_grad=True)], **options)
+    with pytest.raises(ValueError, match=f"{name}: "):
+        getattr(optim, name)([nn.Parameter(torch.ones(1))], **options)
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_signatures_and_defaults_are_torchs(name):
+    ours, theirs = inspect.signature(getattr(optim, name)), inspect.signature(getattr(torch.optim, name))
+    assert list(ours.parameters) == list(theirs.parameters)
+    for parameter in theirs.parameters.values():
+        assert ours.parameters[parameter.name].default == parameter.default, parameter.name
+        assert ours.parameters[parameter.name].kind == parameter.kind, parameter.name
+
+
+def test_boundary_values_torch_accepts_are_accepted():
+    param = nn.Parameter(torch.ones(1))
+    optim.Adadelta([param], rho=1.0)
+    optim.SGD([param], lr=0.1, dampening=-0.5)
+    optim.RMSprop([param], alpha=1.5)
+    with pytest.raises(RuntimeError, match="cannot be `True` together"):
+        optim.Adam([param], foreach=True, fused=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .optimizer import Optimizer, _number, scalar_dtype
+from .optimizer import Optimizer, _betas, _number, _step_counter
 
 
 class Adam(Optimizer):
@@ -16,6 +16,9 @@ class Adam(Optimizer):
     t += 1;  g = ∇ + weight_decay·p  (AdamW instead: p *= 1 - lr·weight_decay)
     m = lerp(m, g, 1 - β1);  v = β2·v + (1 - β2)·g²;  (AMSGrad: v̂ = max(v̂, v))
     p -= lr / (1 - β1ᵗ) · m / (√v / √(1 - β2ᵗ) + eps)
+
+    (∇ is negated first when `maximize`.) State: `step`, `exp_avg` (m), `exp_avg_sq` (v) and, with
+    amsgrad, `max_exp_avg_sq` (v̂).
     """
 
     def __init__(
@@ -52,21 +55,17 @@ class Adam(Optimizer):
     def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
         name = type(self).__name__
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _number(name, "beta1", betas[0], 0.0, 1.0)
-        _number(name, "beta2", betas[1], 0.0, 1.0)
+        _betas(name, group["betas"])
         _number(name, "eps", group["eps"])
         _number(name, "weight_decay", group["weight_decay"])
 
+    def _init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        state = {"step": _step_counter(), "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = torch.zeros_like(param)
+        return state
+
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
-        if not state:
-            state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
         grad = -grad if group["maximize"] else grad
         lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]

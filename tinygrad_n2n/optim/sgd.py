@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,8 @@ class SGD(Optimizer):
 
     g = ∇ + weight_decay·p;  b = g at the first step, else momentum·b + (1 - dampening)·g
     g = g + momentum·b (nesterov) or b (momentum ≠ 0);  p -= lr·g
+
+    (∇ is negated first when `maximize`.) State: `momentum_buffer` (b), only when momentum ≠ 0.
     """
 
     def __init__(
@@ -46,12 +49,14 @@ class SGD(Optimizer):
 
     def _check_options(self, group: dict[str, Any]) -> None:
         super()._check_options(group)
-        for name in ("momentum", "dampening", "weight_decay"):
-            _number("SGD", name, group[name])
+        _number("SGD", "momentum", group["momentum"])
+        _number("SGD", "weight_decay", group["weight_decay"])
+        _number("SGD", "dampening", group["dampening"], low=-math.inf)  # torch accepts any dampening
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
+        # no state to set up: the momentum buffer starts as the first (decayed) gradient
         grad = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             grad = grad.add(param, alpha=group["weight_decay"])
