@@ -6,6 +6,7 @@ Unlike torch.nn, a module in eval mode records nothing on the tape (its outputs 
 """
 
 from . import functional, init
+from . import utils as utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d, Upsampling
