@@ -1,10 +1,11 @@
-"""tn.save / tn.load: round trips, safety (no code runs), atomicity, corrupt files, exact training resume."""
+"""tn.save / tn.load: round trips, safety (no code runs), atomic writes and their modes, corrupt files, exact resume."""
 
 from __future__ import annotations
 
 import os
 import pickle
 import re
+import stat
 import zipfile
 
 import pytest
@@ -12,6 +13,8 @@ import torch
 
 import tinygrad_n2n as tn
 from tinygrad_n2n import nn, optim, serialization
+from tinygrad_n2n.n2n.report import write_csv
+from tinygrad_n2n.viz import draw_graph, render_graph
 
 
 def _model() -> nn.Module:
@@ -119,6 +122,38 @@ def test_an_exception_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, m
     assert path.read_bytes() == original
     assert tn.load(path)["step"] == 1
     assert os.listdir(tmp_path) == ["ckpt.tn"]
+
+
+@pytest.fixture
+def umask_027():
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
+def test_every_writer_creates_files_with_the_mode_open_gives(tmp_path, umask_027):
+    """Checkpoints, run outputs and rendered graphs all go through serialization.atomic_path: 0o666 & ~umask."""
+    tn.save({"w": torch.ones(1)}, tmp_path / "checkpoint.tn")
+    write_csv([{"epoch": 1, "train_loss": 0.5}], tmp_path / "metrics.csv")
+    render_graph(draw_graph((tn.randn(2, requires_grad=True) * 2).sum()), tmp_path / "graph.dot")
+    (tmp_path / "by_open.txt").write_text("the reference")
+    modes = {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["checkpoint.tn", "metrics.csv", "graph.dot", "by_open.txt"], "0o640")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_and_a_replacement_keeps_the_mode(tmp_path, umask_027):
+    path = tmp_path / "metrics.csv"
+    path.write_text("old")
+    path.chmod(0o600)
+    with pytest.raises(OSError, match="disk full"), serialization.atomic_path(path) as temporary:
+        with open(temporary, "w") as handle:
+            handle.write("half of the new")
+        raise OSError("disk full")
+    assert os.listdir(tmp_path) == ["metrics.csv"] and path.read_text() == "old"
+    with serialization.atomic_path(path) as temporary, open(temporary, "w") as handle:
+        handle.write("new")
+    assert os.listdir(tmp_path) == ["metrics.csv"] and path.read_text() == "new"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # as open(path, "w") would leave it
 
 
 def test_unsaveable_objects_are_rejected_before_writing(tmp_path):

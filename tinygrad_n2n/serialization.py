@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
+import secrets
+import stat
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -66,26 +67,40 @@ def _write(payload: Any, handle: BinaryIO) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: PathLike, suffix: str = ".tmp") -> Iterator[str]:
-    """Yield a temporary file path in `path`'s folder; on success rename it over `path`, on error delete it.
+def atomic_path(path: PathLike) -> Iterator[str]:
+    """Yield a new temporary file's path in `path`'s folder; on success rename it over `path`, on error delete it.
 
-    The result keeps the mode of the file it replaces (0644 for a new one), so the rename is all a reader
-    ever sees: the old file or the complete new one. The folder must exist.
+    Every file the package writes (checkpoints, run outputs, rendered graphs) goes through here, so a reader
+    only ever sees the old file or the complete new one. Permissions are those `open(path, "w")` gives: a
+    new file gets 0o666 & ~umask (the kernel applies the umask at creation), a replaced file keeps its mode.
+    The folder must exist.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"folder {folder!r} does not exist (for {path!r})")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=suffix, dir=folder)
-    os.close(descriptor)
+    temporary = _create_beside(path)
     try:
         yield temporary
-        os.chmod(temporary, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
+        with contextlib.suppress(FileNotFoundError):  # a new file keeps the mode it was created with
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _create_beside(path: str) -> str:
+    """Create an empty, uniquely named file `.NAME.<random>.tmp` beside `path` with mode 0o666 & ~umask."""
+    folder, name = os.path.split(os.path.abspath(path))
+    while True:
+        temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return temporary
 
 
 def save(obj: Any, path: PathLike) -> None:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 
-from .. import serialization
+from ..serialization import atomic_path
+from .extras import require
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path` (creating its folder); it replaces `path` only on success."""
+def _writable(path: str | Path) -> Path:
+    """`path` as a Path, its folder created: a run's outputs may go to a folder that does not exist yet."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with serialization.atomic_path(path, suffix=path.suffix) as temporary:
-        yield Path(temporary)
+    return path
+
+
+def _pyplot(purpose: str) -> ModuleType:
+    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
+    require("matplotlib", purpose).use("Agg")
+    return require("matplotlib.pyplot", purpose)
 
 
 def write_csv(history: list[dict[str, float]], path: str | Path) -> None:
@@ -27,7 +31,7 @@ def write_csv(history: list[dict[str, float]], path: str | Path) -> None:
     columns: list[str] = []
     for row in history:
         columns += [key for key in row if key not in columns]
-    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+    with atomic_path(_writable(path)) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
@@ -35,12 +39,8 @@ def write_csv(history: list[dict[str, float]], path: str | Path) -> None:
 
 def save_curves(history: list[dict[str, float]], path: str | Path, title: str = "") -> None:
     """Training loss and validation PSNR (with the noisy-input level) per epoch, side by side, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
+    plt = _pyplot("drawing training curves")
+    ticker = require("matplotlib.ticker", "drawing training curves")
     epochs = [row["epoch"] for row in history]
     figure, (loss_axis, psnr_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
     loss_axis.plot(epochs, [row["train_loss"] for row in history], "o-", label="train (noisy targets)")
@@ -52,21 +52,17 @@ def save_curves(history: list[dict[str, float]], path: str | Path, title: str = 
         psnr_axis.legend()
     psnr_axis.set(xlabel="epoch", ylabel="PSNR (dB)", title="validation PSNR (held-out images)")
     for axis in (loss_axis, psnr_axis):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # epochs are whole numbers
     figure.suptitle(title)
     figure.tight_layout()
-    with atomic_path(path) as temporary:
+    with atomic_path(_writable(path)) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
     plt.close(figure)
 
 
 def save_grid(rows: dict[str, torch.Tensor], path: str | Path, count: int = 8, scale: int = 3) -> None:
     """A PNG grid: one labelled row per entry of `rows` (label -> (N, 3, H, W) in [0, 255]), `count` images each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot("drawing sample grids")
     tiles = []
     for images in rows.values():
         images = images[:count].float().clamp(0, 255).round().to(torch.uint8)
@@ -84,18 +80,16 @@ def save_grid(rows: dict[str, torch.Tensor], path: str | Path, count: int = 8, s
     axis.tick_params(length=0)
     for side in axis.spines.values():
         side.set_visible(False)
-    with atomic_path(path) as temporary:
+    with atomic_path(_writable(path)) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
     plt.close(figure)
 
 
 def save_image(array: np.ndarray | torch.Tensor, path: str | Path) -> None:
     """Write (H, W, 3) uint8, or (3, H, W) in [0, 255], to a PNG/JPEG (by suffix) atomically."""
-    from PIL import Image
-
+    pil_image = require("PIL.Image", "writing image files")
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().float().clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    path = Path(path)
-    image_format = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(path.suffix.lower(), "PNG")
-    with atomic_path(path) as temporary:
-        Image.fromarray(np.ascontiguousarray(array)).save(temporary, format=image_format)
+    image_format = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(Path(path).suffix.lower(), "PNG")
+    with atomic_path(_writable(path)) as temporary:
+        pil_image.fromarray(np.ascontiguousarray(array)).save(temporary, format=image_format)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import graphviz
+
+from ..serialization import atomic_path
 
 FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -23,26 +23,6 @@ def _missing_dot_message(path: Path, fmt: str) -> str:
         "-c conda-forge graphviz; Windows: winget install graphviz), or write a .dot file instead, which needs "
         "no binary (render it later with `dot -Tsvg graph.dot -o graph.svg`)."
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`: never a partial file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def render_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
@@ -68,5 +48,6 @@ def render_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
         except graphviz.ExecutableNotFound as error:
             raise GraphvizNotFoundError(_missing_dot_message(path, fmt)) from error
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, data)
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        handle.write(data)
     return path
