@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from tinygrad_n2n.n2n import cli
-from tinygrad_n2n.n2n.model import load_model
+from tinygrad_n2n.n2n.model_file import load_model
 from tinygrad_n2n.n2n.train import Trainer
 
 TINY = ["--train-size", "64", "--val-size", "16", "--batch-size", "16", "--quiet", "--threads", "1"]

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .extras import require
+
 # Bundled with scikit-image (no download). The stereo pair stays on one side: its two views nearly coincide.
 TRAIN_IMAGES: tuple[str, ...] = (
     "astronaut",
@@ -33,6 +35,9 @@ TRAIN_IMAGES: tuple[str, ...] = (
 VAL_IMAGES: tuple[str, ...] = ("chelsea", "coffee")  # held out: never used for training
 PATCH_SIZE = 32
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+Pairs = tuple[torch.Tensor, torch.Tensor]  # (input, target) or (noisy, clean), each (N, 3, H, W)
 
 
 class DataError(ValueError):
@@ -117,14 +122,13 @@ def to_chw_uint8(array: np.ndarray) -> torch.Tensor:
 @functools.lru_cache(maxsize=32)
 def skimage_image(name: str) -> torch.Tensor:
     """A photo bundled with scikit-image, by name (see TRAIN_IMAGES, VAL_IMAGES) -> uint8 (3, H, W)."""
-    import skimage.data
-
+    skimage_data = require("skimage.data", "loading the bundled photos")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name in ("motorcycle_left", "motorcycle_right"):
-            left, right, _ = skimage.data.stereo_motorcycle()
+            left, right, _ = skimage_data.stereo_motorcycle()
             array = left if name == "motorcycle_left" else right
-        elif callable(loader := getattr(skimage.data, name, None)):
+        elif callable(loader := getattr(skimage_data, name, None)):
             array = loader()
         else:
             raise DataError(f"scikit-image has no bundled image {name!r}")
@@ -133,15 +137,14 @@ def skimage_image(name: str) -> torch.Tensor:
 
 def read_image(path: str | Path) -> torch.Tensor:
     """Read a PNG/JPEG/... file -> uint8 (3, H, W); a missing, corrupt or non-image file raises DataError."""
-    from PIL import Image, UnidentifiedImageError
-
+    pil_image = require("PIL.Image", "reading image files")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such image file: {path}")
     try:
-        with Image.open(path) as image:
+        with pil_image.open(path) as image:
             array = np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
         raise DataError(f"cannot read {path} as an image ({error})") from None
     return to_chw_uint8(array)
 
@@ -191,13 +194,13 @@ def make_pairs(
     return add_noise(clean, noise, generator), add_noise(clean, noise, generator), clean
 
 
-def default_train(count: int = 20_000, noise: Noise | None = None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def default_train(count: int = 20_000, noise: Noise | None = None, seed: int = 0) -> Pairs:
     """N2N training pairs from TRAIN_IMAGES -> (noisy_a, noisy_b), uint8 (count, 3, 32, 32)."""
     noisy_a, noisy_b, _ = make_pairs([skimage_image(n) for n in TRAIN_IMAGES], count, noise or Noise(), seed)
     return noisy_a, noisy_b
 
 
-def default_val(count: int = 1_000, noise: Noise | None = None, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def default_val(count: int = 1_000, noise: Noise | None = None, seed: int = 1) -> Pairs:
     """Validation pairs from the held-out VAL_IMAGES -> (noisy, clean), uint8 (count, 3, 32, 32)."""
     noisy, _, clean = make_pairs([skimage_image(n) for n in VAL_IMAGES], count, noise or Noise(), seed + 10_007)
     return noisy, clean
@@ -205,7 +208,7 @@ def default_val(count: int = 1_000, noise: Noise | None = None, seed: int = 1) -
 
 def folder_pairs(
     folder: str | Path, count: int, noise: Noise, seed: int, val_fraction: float = 0.2
-) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+) -> tuple[Pairs, Pairs]:
     """Train/val pairs from a folder: the last ⌈val_fraction·n⌉ images (by name) are held out when n ≥ 2.
 
     Returns ((noisy_a, noisy_b), (noisy, clean)), uint8 (count, 3, 32, 32) and (count // 10 or more, ...).
@@ -218,7 +221,7 @@ def folder_pairs(
     return (noisy_a, noisy_b), (noisy, clean)
 
 
-def _load_pair(path: Path, names: tuple[str, str]) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_pair(path: Path, names: tuple[str, str]) -> Pairs:
     if not path.is_file():
         raise DataError(f"no such course data file: {path}")
     try:
@@ -236,7 +239,7 @@ def _load_pair(path: Path, names: tuple[str, str]) -> tuple[torch.Tensor, torch.
     return first, second
 
 
-def course_data(folder: str | Path) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def course_data(folder: str | Path) -> tuple[Pairs, Pairs]:
     """The course files folder/train_data.pkl (noisy_a, noisy_b) and folder/val_data.pkl (noisy, clean).
 
     Read with torch.load(weights_only=True): no code runs. Returns ((noisy_a, noisy_b), (noisy, clean)),
@@ -246,3 +249,46 @@ def course_data(folder: str | Path) -> tuple[tuple[torch.Tensor, torch.Tensor], 
     train = _load_pair(folder / "train_data.pkl", ("noisy_a", "noisy_b"))
     val = _load_pair(folder / "val_data.pkl", ("noisy", "clean"))
     return train, val
+
+
+# ---------------------------------------------------------------- a run's data
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """How a run's pairs are made, as plain data (checkpoints store it so that a resumed run remakes them).
+
+    source: 'default' (scikit-image photos), a folder holding the course's train_data.pkl / val_data.pkl, or
+    a folder of images (the last 20 % by name held out). noise: a `Noise.parse` spec. seed: of the pairs.
+    """
+
+    source: str = "default"
+    train_size: int = 20_000
+    val_size: int = 1_000
+    noise: str = "gaussian:25"
+    seed: int = 0
+
+
+@dataclass
+class Dataset:
+    """A run's data. train: (input, target), each (N, 3, H, W) in [0, 255]; val: (noisy, clean) or None."""
+
+    train: Pairs
+    val: Pairs | None = None
+    description: str = ""
+
+
+def load_data(spec: DataSpec) -> Dataset:
+    """Make or read the pairs `spec` describes -> Dataset, uint8 (N, 3, 32, 32) pairs (course files: as stored)."""
+    noise, source = Noise.parse(spec.noise), spec.source
+    if source == "default":
+        train = default_train(spec.train_size, noise, spec.seed)
+        names = f"train {', '.join(TRAIN_IMAGES)}; val {', '.join(VAL_IMAGES)}"
+        return Dataset(train, default_val(spec.val_size, noise), f"scikit-image photos, {names}")
+    folder = Path(source)
+    if (folder / "train_data.pkl").exists() or (folder / "val_data.pkl").exists():
+        (noisy_a, noisy_b), val = course_data(folder)
+        train = noisy_a[: spec.train_size], noisy_b[: spec.train_size]
+        return Dataset(train, val, f"course files in {folder}")
+    train, val = folder_pairs(folder, spec.train_size, noise, spec.seed)
+    return Dataset(train, val, f"images in {folder}")

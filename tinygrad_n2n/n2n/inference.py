@@ -1,4 +1,4 @@
-"""Running a denoiser on images of any size: input checks, padding to the network's stride, batching, eval mode."""
+"""Running a denoiser on images of any size: device choice, input checks, padding to the network's stride, batching."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ def check_images(images: Any, name: str = "input", allow_empty: bool = False) ->
         low, high = images.min().item(), images.max().item()
         raise InputError(f"{name}: values must lie in [0, 255], got [{low:g}, {high:g}]")
     return images
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """'auto' or None -> CUDA when available, else CPU; otherwise the named device."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 
 def to_unit(images: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:

@@ -53,12 +53,14 @@ class UNet(Module):
         self.dec0 = Sequential(*_conv_block(2 * c, c), Conv2d(c, 3, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
+        """x: (N, 3, H, W) -> (N, 3, H, W): encoder, decoder with skip connections, plus x."""
         skip0 = self.enc0(x)
         skip1 = self.enc1(skip0)
         up1 = self.dec1(cat([self.bottom(skip1), skip1], dim=1))
         return x + self.dec0(cat([up1, skip0], dim=1))
 
     def extra_repr(self) -> str:
+        """Shown in repr(net): the width."""
         return f"width={self.width}"
 
 

@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as torch_F
 from torch import nn
 
-from .cli.commands import load_source
+from .data import Dataset, DataSpec, load_data
 from .metrics import psnr
 from .models import DEFAULT_WIDTH, build
+from .pipeline import METRICS
 from .report import write_csv
 from .train import TrainConfig, batches
 
@@ -32,6 +33,7 @@ class TorchUpsampling(nn.Module):
         self.weight, self.bias = conv.weight, conv.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, C_in, H, W) -> (N, C_out, 2H, 2W)."""
         return torch_F.conv2d(torch_F.interpolate(x, scale_factor=2, mode="nearest"), self.weight, self.bias, padding=1)
 
 
@@ -54,6 +56,7 @@ class TorchUNet(nn.Module):
         self.dec0 = nn.Sequential(*_block(2 * c, c), nn.Conv2d(c, 3, 3, padding=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 3, H, W) -> (N, 3, H, W), as `models.UNet.forward`."""
         skip0 = self.enc0(x)
         skip1 = self.enc1(skip0)
         up1 = self.dec1(torch.cat([self.bottom(skip1), skip1], dim=1))
@@ -91,15 +94,14 @@ def _val_psnr(net: nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> float
     return psnr(out, clean)
 
 
-def train_torch(args: argparse.Namespace) -> list[dict[str, float]]:
-    """Train the torch twin with the engine run's settings; returns the per-epoch history."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    spec = {"source": "default", "train_size": args.train_size, "val_size": 1000}
-    spec.update(noise=args.noise, seed=args.seed)
-    (inputs, targets), (noisy, clean), _ = load_source(spec)
-    config = TrainConfig(args.epochs, args.batch_size, args.lr, "adam", "cosine", args.seed)
-    net = twin(args.arch, args.seed)
+def train_torch(arch: str, config: TrainConfig, dataset: Dataset, out_dir: Path) -> list[dict[str, float]]:
+    """Train the torch twin of `arch` exactly as `run_training` trains the engine's; returns the per-epoch history.
+
+    dataset.train: (input, target), dataset.val: (noisy, clean), each (N, 3, H, W) in [0, 255]. Same batches,
+    Adam and per-step cosine schedule as the engine run with `config`; out_dir/metrics.csv after every epoch.
+    """
+    (inputs, targets), (noisy, clean) = dataset.train, dataset.val
+    net = twin(arch, config.seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     steps = -(-len(inputs) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
@@ -118,11 +120,12 @@ def train_torch(args: argparse.Namespace) -> list[dict[str, float]]:
         row.update(seconds=seconds, val_psnr=_val_psnr(net, noisy, clean), noisy_psnr=psnr(noisy, clean))
         history.append(row)
         print(f"epoch {epoch + 1}: loss {row['train_loss']:.6f}, val PSNR {row['val_psnr']:.3f} dB, {seconds:.0f} s")
-        write_csv(history, Path(args.out) / "metrics.csv")
+        write_csv(history, out_dir / METRICS)
     return history
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m tinygrad_n2n.n2n.torch_baseline`: the parity run on the bundled photos."""
     parser = argparse.ArgumentParser(description="torch.nn + torch.optim parity run (same settings as `train`)")
     parser.add_argument("--arch", choices=("default", "course"), default="default")
     parser.add_argument("--epochs", type=int, default=10)
@@ -134,8 +137,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default="runs/torch")
     args = parser.parse_args(argv)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    train_torch(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dataset = load_data(DataSpec(train_size=args.train_size, noise=args.noise, seed=args.seed))
+    config = TrainConfig(args.epochs, args.batch_size, args.lr, "adam", "cosine", args.seed)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_torch(args.arch, config, dataset, out_dir)
 
 
 if __name__ == "__main__":

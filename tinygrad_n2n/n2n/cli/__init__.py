@@ -1,7 +1,8 @@
 """`tinygrad-n2n` / `python -m tinygrad_n2n`: train, eval, denoise, graph and demo (argparse subcommands).
 
 User mistakes (missing or corrupt files, bad arguments, bad data) print one line and exit with code 2 (1 for
-other failures); Ctrl-C exits with 130 after saving a resumable checkpoint when training.
+other failures, a missing optional package among them); Ctrl-C exits with 130 after saving a resumable
+checkpoint when training.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import sys
 
 from ... import serialization
 from .. import data
+from ..extras import MissingExtraError
 from ..inference import InputError
-from ..model import ModelFileError
+from ..model_file import ModelFileError
 from ..models import ARCHITECTURES
 from . import commands
 
@@ -43,6 +45,7 @@ def _add_data(parser: argparse.ArgumentParser, train_size: int = 20_000) -> None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `tinygrad-n2n` parser: one subcommand per handler (train, eval, denoise, graph, demo)."""
     parser = argparse.ArgumentParser(
         prog="tinygrad-n2n", description="Noise2Noise denoising on the tinygrad_n2n engine (never torch.autograd)."
     )
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tinygrad-n2n {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, MissingExtraError) as error:
         print(f"tinygrad-n2n {args.command}: failed: {error}", file=sys.stderr)
         return 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,55 +13,30 @@ import torch
 from ... import functional as F
 from ..._tensor import Tensor
 from .. import data
-from ..inference import denoise_batches
+from ..inference import denoise_batches, pick_device
 from ..metrics import nl_means, psnr
-from ..model import PRETRAINED, load_model, pick_device, read_model_file, save_model
+from ..model_file import PRETRAINED, load_model, read_model_file
 from ..models import build
-from ..report import save_curves, save_grid, save_image, write_csv
-from ..train import TrainConfig, Trainer, TrainingInterrupted
-
-Pairs = tuple[torch.Tensor, torch.Tensor]
+from ..pipeline import CHECKPOINT, CURVES, METRICS, MODEL, SAMPLES, Progress, RunConfig, run_training
+from ..report import save_image
+from ..train import TrainConfig, TrainingInterrupted
 
 
 class UsageError(ValueError):
     """A user mistake the CLI reports as one line (exit code 2)."""
 
 
-def load_source(spec: dict[str, Any]) -> tuple[Pairs, Pairs, str]:
-    """spec: {source, train_size, val_size, noise, seed} -> ((input, target), (noisy, clean), description).
-
-    source 'default' = scikit-image photos; a folder holding train_data.pkl = the course files; any other
-    folder = its images (the last 20 % by name held out).
-    """
-    noise, source = data.Noise.parse(spec["noise"]), spec["source"]
-    if source == "default":
-        train = data.default_train(spec["train_size"], noise, spec["seed"])
-        val = data.default_val(spec["val_size"], noise)
-        names = f"train {', '.join(data.TRAIN_IMAGES)}; val {', '.join(data.VAL_IMAGES)}"
-        return train, val, f"scikit-image photos, {names}"
-    folder = Path(source)
-    if (folder / "train_data.pkl").exists() or (folder / "val_data.pkl").exists():
-        (a, b), (noisy, clean) = data.course_data(folder)
-        return (a[: spec["train_size"]], b[: spec["train_size"]]), (noisy, clean), f"course files in {folder}"
-    train, val = data.folder_pairs(folder, spec["train_size"], noise, spec["seed"])
-    return train, val, f"images in {folder}"
-
-
-def data_spec(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "source": args.data,
-        "train_size": args.train_size,
-        "val_size": args.val_size,
-        "noise": args.noise,
-        "seed": args.seed,
-    }
-
-
 def setup_threads(threads: int | None) -> None:
+    """--threads N: torch's CPU thread count (None leaves torch's choice)."""
     if threads is not None:
         if threads < 1:
             raise UsageError(f"--threads must be ≥ 1, got {threads}")
         torch.set_num_threads(threads)
+
+
+def data_spec(args: argparse.Namespace) -> data.DataSpec:
+    """The data flags (--data, --train-size, --val-size, --noise, --seed) -> DataSpec."""
+    return data.DataSpec(args.data, args.train_size, args.val_size, args.noise, args.seed)
 
 
 # ---------------------------------------------------------------- train
@@ -69,58 +45,69 @@ def setup_threads(threads: int | None) -> None:
 def train_command(args: argparse.Namespace) -> int:
     """Train a denoiser; writes model.tn, checkpoint.tn, metrics.csv, curves.png, samples.png in --out."""
     setup_threads(args.threads)
-    device, out = pick_device(args.device), Path(args.out)
     if args.resume:
-        saved = read_model_file(args.resume)
-        if "trainer" not in saved:
-            raise UsageError(f"{args.resume} holds no training state (use the checkpoint.tn of a train run)")
-        arch, spec, config = saved["arch"], saved["data"], TrainConfig(**saved["trainer"]["config"])
+        config, state = resumed_run(args.resume, args.device)
     else:
-        arch, spec = args.arch, data_spec(args)
-        config = TrainConfig(args.epochs, args.batch_size, args.lr, args.optimizer, args.schedule, args.seed)
+        config, state = RunConfig(args.arch, train_config(args), data_spec(args), args.device), None
+    return train(config, Path(args.out), quiet=args.quiet, state=state, resumed_from=args.resume)
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The hyper-parameter flags -> TrainConfig; nonsense values are a UsageError."""
+    config = TrainConfig(args.epochs, args.batch_size, args.lr, args.optimizer, args.schedule, args.seed)
     if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
         raise UsageError("--epochs and --batch-size must be ≥ 1 and --lr > 0")
+    return config
+
+
+def resumed_run(checkpoint: str, device: str) -> tuple[RunConfig, dict[str, Any]]:
+    """A checkpoint.tn of a train run -> (its RunConfig on `device`, its trainer state)."""
+    saved = read_model_file(checkpoint)
+    if "trainer" not in saved:
+        raise UsageError(f"{checkpoint} holds no training state (use the checkpoint.tn of a train run)")
+    config = TrainConfig(**saved["trainer"]["config"])
+    return RunConfig(saved["arch"], config, data.DataSpec(**saved["data"]), device), saved["trainer"]
+
+
+def train(
+    config: RunConfig,
+    out: Path,
+    quiet: bool = False,
+    state: dict[str, Any] | None = None,
+    resumed_from: str | None = None,
+) -> int:
+    """Load the data, run the pipeline into `out` and print what happened -> exit code (0, or 130 on Ctrl-C).
+
+    state: the trainer state of the checkpoint `resumed_from`, to continue that run.
+    """
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    (inputs, targets), val, description = load_source(spec)
-    print(f"data: {description}: {len(inputs)} training pairs, {len(val[0])} validation pairs ({spec['noise']})")
-    torch.manual_seed(config.seed)
-    net = build(arch).to(device)
-    trainer = Trainer(net, config, -(-len(inputs) // config.batch_size), device)
-    if args.resume:
-        trainer.load_state_dict(saved["trainer"])
-        print(f"resuming {args.resume} at epoch {trainer.epoch + 1}, step {trainer.step}")
-    print(f"model: {arch}, {net.num_parameters():,} parameters, on {device}; {config}")
-
-    def save_progress(current: Trainer) -> None:
-        save_model(net, arch, out / "checkpoint.tn", trainer=current.state_dict(), data=spec)
-        write_csv(current.history, out / "metrics.csv")
-        save_curves(current.history, out / "curves.png", f"{arch} network, {spec['noise']} noise")
-
+    dataset = data.load_data(config.data)
+    train_pairs, val_pairs = len(dataset.train[0]), len(dataset.val[0])
+    print(
+        f"data: {dataset.description}: {train_pairs} training pairs, {val_pairs} validation pairs ({config.data.noise})"
+    )
+    if state is not None:
+        print(f"resuming {resumed_from} at epoch {state['epoch'] + 1}, step {state['step']}")
+    progress = Progress(bar=not quiet, log=print)
     try:
-        history = trainer.fit(inputs, targets, val, on_epoch=save_progress, progress=not args.quiet)
+        trainer = run_training(config, dataset, out, progress, resume=state)
     except TrainingInterrupted as stop:
-        save_model(net, arch, out / "checkpoint.tn", trainer=trainer.state_dict(), data=spec)
-        print(f"\n{stop}; saved {out / 'checkpoint.tn'}; continue with: train --resume {out / 'checkpoint.tn'}")
+        print(f"\n{stop}; saved {out / CHECKPOINT}; continue with: train --resume {out / CHECKPOINT}")
         return 130
-    save_model(net, arch, out / "model.tn", data=spec, history=history)
-    noisy, clean = val
-    denoised = denoise_batches(net, noisy, 256, device)
-    save_grid({"noisy": noisy, "denoised": denoised, "clean": clean}, out / "samples.png")
-    last = history[-1] if history else {}
+    last = trainer.history[-1] if trainer.history else {}
     print(
         f"done in {time.perf_counter() - started:.0f} s: validation PSNR {last.get('val_psnr', float('nan')):.2f} dB "
         f"(noisy input {last.get('noisy_psnr', float('nan')):.2f} dB)"
     )
-    print(f"wrote {out / 'model.tn'}, {out / 'checkpoint.tn'}, {out / 'metrics.csv'}, {out / 'curves.png'}, ", end="")
-    print(f"{out / 'samples.png'}")
+    print(f"wrote {', '.join(str(out / name) for name in (MODEL, CHECKPOINT, METRICS, CURVES, SAMPLES))}")
     return 0
 
 
 # ---------------------------------------------------------------- eval, denoise, graph
 
 
-def evaluate(net: Any, val: Pairs, device: Any, noise: data.Noise | None = None) -> dict[str, float]:
+def evaluate(net: Any, val: data.Pairs, device: Any, noise: data.Noise | None = None) -> dict[str, float]:
     """PSNR (dB) of the noisy input, the network and, when `noise` is given, NL-means with its true σ."""
     noisy, clean = val
     scores = {"noisy": psnr(noisy, clean), "model": psnr(denoise_batches(net, noisy, 256, device), clean)}
@@ -134,9 +121,10 @@ def eval_command(args: argparse.Namespace) -> int:
     setup_threads(args.threads)
     device = pick_device(args.device)
     net, payload = load_model(args.model or PRETRAINED, device)
-    _, val, description = load_source({**data_spec(args), "train_size": 0})
-    scores = evaluate(net, val, device, data.Noise.parse(args.noise) if args.nlmeans else None)
-    print(f"{args.model or PRETRAINED} ({payload['arch']}) on {len(val[0])} validation pairs, {description}:")
+    dataset = data.load_data(replace(data_spec(args), train_size=0))
+    scores = evaluate(net, dataset.val, device, data.Noise.parse(args.noise) if args.nlmeans else None)
+    pairs = f"{len(dataset.val[0])} validation pairs, {dataset.description}"
+    print(f"{args.model or PRETRAINED} ({payload['arch']}) on {pairs}:")
     for name, value in scores.items():
         print(f"  {name:10s} {value:6.2f} dB  ({value - scores['noisy']:+.2f} dB over the noisy input)")
     return 0

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from .. import data
-from ..inference import denoise_batches
+from ..inference import denoise_batches, pick_device
 from ..metrics import psnr
-from ..model import PRETRAINED, ModelFileError, load_model, pick_device
+from ..model_file import PRETRAINED, ModelFileError, load_model
+from ..pipeline import MODEL, RunConfig
 from ..report import save_image
+from ..train import TrainConfig
 from . import commands
 
 DEMO_PHOTO = "chelsea"  # one of data.VAL_IMAGES: never seen in training
@@ -23,31 +26,16 @@ def demo_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out, device = Path(args.out), pick_device(args.device)
     print(f"== 1/4 training the default U-Net on {args.train_size} noisy pairs for {args.epochs} epochs (engine)")
-    train_args = argparse.Namespace(
-        data="default",
-        train_size=args.train_size,
-        val_size=1000,
-        noise="gaussian:25",
-        seed=args.seed,
-        arch="default",
-        epochs=args.epochs,
-        batch_size=32,
-        lr=3e-3,
-        optimizer="adam",
-        schedule="cosine",
-        resume=None,
-        out=str(out),
-        quiet=False,
-        threads=args.threads,
-        device=args.device,
-    )
-    code = commands.train_command(train_args)
+    spec = data.DataSpec(train_size=args.train_size, seed=args.seed)
+    config = RunConfig("default", TrainConfig(epochs=args.epochs, lr=3e-3, seed=args.seed), spec, args.device)
+    commands.setup_threads(args.threads)
+    code = commands.train(config, out)
     if code != 0:
         return code
-    net, _ = load_model(out / "model.tn", device)
+    net, _ = load_model(out / MODEL, device)
 
     print("\n== 2/4 held-out validation patches (32×32, σ = 25/255), PSNR")
-    _, val, _ = commands.load_source({**commands.data_spec(train_args), "train_size": 0})
+    val = data.load_data(replace(spec, train_size=0)).val
     scores = commands.evaluate(net, val, device)
     print(f"  noisy input              {scores['noisy']:6.2f} dB")
     print(f"  denoised (demo model)    {scores['model']:6.2f} dB  ({scores['model'] - scores['noisy']:+.2f} dB)")
