@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench viz lint format clean
+.PHONY: demo test bench viz lint format clean check-bare-install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 tests
+
+# `pip install .` with no extras serves the course API: a fresh venv in a temporary folder gets torch, then the
+# package built from a copy of the working tree, then runs tests/test_install.py's course lines from outside it.
+check-bare-install:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
+	mkdir "$$tmp/src" && cp -r pyproject.toml README.md tinygrad_n2n "$$tmp/src" && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install -q $(TORCH_SPEC) && \
+	"$$tmp/venv/bin/python" -m pip install -q "$$tmp/src" && \
+	cd "$$tmp" && "$$tmp/venv/bin/python" "$(CURDIR)/tests/test_install.py"
 
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-only --benchmark-json=bench/results/latest.json -p no:xdist

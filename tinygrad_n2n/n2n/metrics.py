@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .extras import require
+
 
 def psnr(denoised: torch.Tensor, clean: torch.Tensor, max_value: float = 255.0) -> float:
     """Peak signal-to-noise ratio in dB over the whole set: -10·log10(mean squared error / max²).
@@ -24,12 +26,11 @@ def nl_means(noisy: torch.Tensor, sigma: float) -> torch.Tensor:
     noisy: (N, 3, H, W) in [0, 255] -> float (N, 3, H, W) in [0, 255]. Patch 5×5, search 13×13, h = 0.8σ
     (scikit-image's recommended setting for fast_mode with a known σ).
     """
-    from skimage.restoration import denoise_nl_means
-
+    restoration = require("skimage.restoration", "non-local means (--nlmeans)")
     images = noisy.detach().cpu().double().numpy().transpose(0, 2, 3, 1) / 255
     out = np.stack(
         [
-            denoise_nl_means(
+            restoration.denoise_nl_means(
                 image, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6, fast_mode=True, channel_axis=-1
             )
             for image in images

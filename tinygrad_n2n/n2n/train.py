@@ -80,6 +80,30 @@ def batches(
         yield augment(inputs[index], targets[index], flags[index])
 
 
+class _NoBar:
+    """Stands in for tqdm's bar when the bar is off or tqdm is not installed (a bare `pip install`)."""
+
+    def set_postfix(self, **values: Any) -> None:
+        """Ignore the loss and speed a bar would show."""
+
+    def update(self, steps: int = 1) -> None:
+        """Ignore progress."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _progress_bar(enabled: bool, **options: Any) -> Any:
+    """`tqdm.auto.tqdm(**options)` when `enabled` and tqdm is installed, else a bar that draws nothing."""
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # a bare install: train without a bar
+        return _NoBar()
+    return tqdm(**options)
+
+
 class _DeferredInterrupt:
     """While active (main thread only), Ctrl-C sets a flag instead of raising mid-step."""
 
@@ -151,14 +175,12 @@ class Trainer:
         inputs, targets: (N, 3, H, W) in [0, 255]; val: (noisy, clean) pairs scored after each epoch.
         Ctrl-C finishes the current step, then raises TrainingInterrupted (save `state_dict()` to resume).
         """
-        from tqdm.auto import tqdm
-
         self.net.train()
         steps_done, total = 0, math.ceil(len(inputs) / self.config.batch_size)
         with _DeferredInterrupt() as interrupt:
             while self.epoch < self.config.epochs:
                 desc = f"epoch {self.epoch + 1}/{self.config.epochs}"
-                bar = tqdm(total=total, initial=self.step, desc=desc, disable=not progress)
+                bar = _progress_bar(progress, total=total, initial=self.step, desc=desc)
                 started, seen = time.perf_counter(), 0
                 for batch_in, batch_target in batches(inputs, targets, self.config, self.epoch, self.step):
                     if max_steps is not None and steps_done >= max_steps:
