@@ -233,6 +233,11 @@ def test_state_entries_appear_as_in_torch():
     used.gradient = torch.ones(2)
     sgd.step()
     assert sgd.state_dict()["state"] == {}
+    assert sgd.state[unused] == {}, "as torch's defaultdict, a parameter's state reads as {} before it exists"
+    momentum = optim.SGD([used], lr=0.1, momentum=0.9)
+    momentum.state[used]  # reading first must not stop the state from being set up
+    momentum.step()
+    assert torch.equal(momentum.state[used]["momentum_buffer"], torch.ones(2))
     adagrad = optim.Adagrad([used, unused], initial_accumulator_value=0.5)
     torch_adagrad = torch.optim.Adagrad([torch.ones(2, requires_grad=True)], initial_accumulator_value=0.5)
     assert set(adagrad.state_dict()["state"]) == {0, 1}

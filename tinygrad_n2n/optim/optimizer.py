@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -74,7 +75,7 @@ class Optimizer:
             groups = [{"params": groups}]
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)  # as torch: state[p] is {} until set up
         for group in groups:
             self.add_param_group(group)
 
@@ -161,7 +162,7 @@ class Optimizer:
                 f"parameter of shape {tuple(param.data.shape)}"
             )
         state = self.state.get(param)
-        if state is None:
+        if not state:
             state = self._init_state(param.data, group)
         self._update(param.data, param.gradient, state, group)
         if state:  # as torch, a parameter without any buffer (SGD without momentum) has no state entry
@@ -221,7 +222,7 @@ class Optimizer:
             for saved, own in zip(saved_groups, self.param_groups)
             for index, param in zip(saved["params"], own["params"])
         }
-        self.state = {}
+        self.state = defaultdict(dict)
         for index, saved_state in state_dict["state"].items():
             if index in by_index:
                 param = by_index[index]
