@@ -19,14 +19,14 @@ from ._tensor_methods import TensorMethods
 Number = int | float | bool
 
 
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.data
-    if isinstance(value, (list, tuple)):
-        return type(value)(_unwrap(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    return value
+def _dispatch(func: Any, args: Sequence, kwargs: dict) -> Any:
+    """`_torch_routing.dispatch`, imported on the first call (it imports the functional API, built on Tensor);
+    the import then replaces this function, so later calls go straight to the routing."""
+    global _dispatch
+    from ._torch_routing import dispatch
+
+    _dispatch = dispatch
+    return dispatch(func, args, kwargs)
 
 
 class Tensor(TensorMethods):
@@ -209,15 +209,13 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------------ interop and display
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Sequence = (), kwargs: Any = None) -> Any:
-        """torch functions treat engine tensors as constants and return plain torch tensors.
+        """A torch function called with engine tensors (`torch.cat([h, h], 1)`, `raw * x`, `F.softmax(x, 1)`).
 
-        Exception: an arithmetic operator with a torch tensor on the left (`raw * x`) runs the engine's
-        reflected operator (`x.__rmul__(raw)`), so the gradient reaches `x` as it would for `number * x`.
+        Runs the engine's op where `_torch_routing.ROUTES` has one (recorded, an engine Tensor); otherwise
+        torch's function on the raw tensors, its tensor results wrapped as engine Tensors, or a TypeError when a
+        gradient would be needed through a function the engine cannot record.
         """
-        reflected = _REFLECTED.get(func) if len(args) == 2 and not kwargs else None
-        if reflected and isinstance(args[1], Tensor) and isinstance(args[0], torch.Tensor):
-            return getattr(args[1], reflected)(args[0])
-        return func(*_unwrap(args), **_unwrap(kwargs or {}))
+        return _dispatch(func, args, kwargs or {})
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         array = self.numpy()
@@ -243,15 +241,3 @@ class Tensor(TensorMethods):
         return self.data.__index__()
 
     __hash__ = object.__hash__
-
-
-# torch.Tensor methods that `raw <op> engine_tensor` dispatches to, and the engine's reflected operator
-_REFLECTED = {
-    torch.Tensor.add: "__radd__",
-    torch.Tensor.sub: "__rsub__",
-    torch.Tensor.mul: "__rmul__",
-    torch.Tensor.div: "__rtruediv__",
-    torch.Tensor.pow: "__rpow__",
-    torch.Tensor.__pow__: "__rpow__",
-    torch.Tensor.matmul: "__rmatmul__",
-}
