@@ -141,11 +141,10 @@ def test_inputs_may_be_torch_tensors_or_engine_tensors():
     a, b = net(x), net(tn.Tensor(x))
     assert isinstance(a, tn.Tensor) and torch.equal(a.data, b.data)
     assert not x.requires_grad
-    tracked = x.clone().requires_grad_(True)  # a constant for the engine, and torch.autograd stays out of it
-    out = net(tracked)
-    assert out.data.grad_fn is None
-    out.sum().backward()
-    assert tracked.grad is None and net.scale.gradient is not None
+    tracked = x.clone().requires_grad_(True)  # would never get a gradient from the engine: refused
+    with pytest.raises(TypeError, match=r"requires grad .*tn.Tensor\(t.detach\(\), requires_grad=True\)"):
+        net(tracked)
+    assert tracked.grad is None
 
 
 def test_entries_are_tagged_with_the_module_stack():

@@ -41,8 +41,16 @@ def test_construction_with_requires_grad_dtype_and_device():
     assert tn.full((2,), 1.5).tolist() == [1.5, 1.5] and tn.rand(3).shape == (3,)
 
 
-def test_construction_from_a_torch_tensor_shares_data_and_detaches_it():
-    source = torch.ones(3, requires_grad=True)
+def test_construction_from_a_torch_tensor_that_requires_grad_is_refused():
+    """Its gradient could never reach it (the engine never uses torch.autograd): a clear error, not a constant."""
+    with pytest.raises(TypeError, match=r"Tensor: got a torch tensor that requires grad \(shape \(3,\)\)"):
+        tn.Tensor(torch.ones(3, requires_grad=True))
+    with pytest.raises(TypeError, match="requires grad"):
+        tn.Tensor(torch.ones(3)) * torch.nn.Parameter(torch.ones(3))
+
+
+def test_construction_from_a_torch_tensor_shares_data():
+    source = torch.ones(3)
     t = tn.Tensor(source, requires_grad=True)
     assert not t.data.requires_grad and t.data.grad_fn is None
     assert t.data.data_ptr() == source.data_ptr()  # shared storage, like torch.Tensor.detach

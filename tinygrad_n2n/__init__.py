@@ -11,7 +11,7 @@ from ._tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .ops.movement import Cat, Stack
 from .serialization import load, save
-from .tape import enable_grad, is_grad_enabled, no_grad
+from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 
 def cat(tensors: list[Any], dim: int = 0) -> Tensor:
@@ -47,6 +47,7 @@ __all__ = [
     "full",
     "functional",
     "gradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "load",
     "nn",
@@ -56,6 +57,7 @@ __all__ = [
     "rand",
     "randn",
     "save",
+    "set_grad_enabled",
     "stack",
     "zeros",
 ]

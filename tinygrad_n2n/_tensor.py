@@ -51,6 +51,12 @@ class Tensor(TensorMethods):
         if isinstance(data, Tensor):
             data = data.data
         if isinstance(data, torch.Tensor):
+            if data.requires_grad:
+                raise TypeError(
+                    f"Tensor: got a torch tensor that requires grad (shape {tuple(data.shape)}); the engine never "
+                    "uses torch.autograd, so its gradient would never reach that tensor. Make the value an engine "
+                    "leaf instead: tn.Tensor(t.detach(), requires_grad=True) (or nn.Parameter)"
+                )
             data = data.detach()
             if dtype is not None or device is not None:
                 data = data.to(device=device, dtype=dtype)

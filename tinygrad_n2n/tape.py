@@ -57,7 +57,7 @@ class _Log:
 class _TapeState(threading.local):
     def __init__(self) -> None:
         self.log = _Log()  # a plain object: one thread-local lookup per recorded op
-        self.enabled = True  # recording switch: no_grad() turns it off
+        self.enabled = True  # the engine's own switch: an eval-mode module's forward turns it off
         self.forced = False  # enable_grad() overrides eval-mode modules
         self.scope: tuple = ()  # opaque labels pushed by callers (nn pushes module paths); stored per entry
 
@@ -66,8 +66,9 @@ _state = _TapeState()
 
 
 def is_recording() -> bool:
-    """True when ops record onto the tape (outside `no_grad()` and eval-mode module forwards)."""
-    return _state.enabled
+    """True when ops record onto the tape: torch's grad mode is on (outside `no_grad()`, `inference_mode()`,
+    `set_grad_enabled(False)`, ours or torch's) and no eval-mode module's forward turned recording off."""
+    return _state.enabled and torch.is_grad_enabled()
 
 
 is_grad_enabled = is_recording
@@ -109,33 +110,36 @@ def tape_length() -> int:
 # ---------------------------------------------------------------- recording switches
 
 
-class _Switch(contextlib.ContextDecorator):
-    """Context manager / decorator setting the recording flags for a block, then restoring them."""
+# torch's grad mode is the engine's recording switch (reading the flag is not using autograd), so torch's own
+# switches govern the engine, and the engine's names are torch's objects:
+no_grad = torch.no_grad  # nothing records inside; results need no gradient and the tape does not grow
+set_grad_enabled = torch.set_grad_enabled  # takes effect when called; as a context manager, restores on exit
+inference_mode = torch.inference_mode  # as no_grad, for the engine
 
-    def __init__(self, enabled: bool, forced: bool) -> None:
-        self.enabled, self.forced = enabled, forced
-        self._saved: list[tuple[bool, bool]] = []
 
-    def _recreate_cm(self) -> _Switch:
+class enable_grad(contextlib.ContextDecorator):  # torch's name
+    """Turn recording on inside the block, even inside `no_grad()` or an eval-mode Module's forward.
+
+    torch's `enable_grad` plus the engine's `forced` flag: only an explicit `tn.enable_grad()` makes an
+    eval-mode module record (torch's own `enable_grad` and `set_grad_enabled(True)` leave eval mode alone).
+    """
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, bool]] = []
+
+    def _recreate_cm(self) -> enable_grad:
         """A fresh switch per call of a decorated function, so that threads never share `_saved`."""
-        return _Switch(self.enabled, self.forced)
+        return enable_grad()
 
     def __enter__(self) -> None:
-        self._saved.append((_state.enabled, _state.forced))
-        _state.enabled, _state.forced = self.enabled, self.forced
+        mode = torch.enable_grad()
+        mode.__enter__()
+        self._saved.append((mode, _state.forced))
+        _state.forced = True
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled, _state.forced = self._saved.pop()
-
-
-def no_grad() -> _Switch:
-    """Turn recording off inside the block: results need no gradient and the tape does not grow."""
-    return _Switch(False, False)
-
-
-def enable_grad() -> _Switch:
-    """Turn recording on inside the block, even inside `no_grad()` or an eval-mode Module's forward."""
-    return _Switch(True, True)
+        mode, _state.forced = self._saved.pop()
+        mode.__exit__(*exc)
 
 
 @contextlib.contextmanager
@@ -202,6 +206,8 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         if output is not None and output._retains_grad:
             accumulate(output, grad_out)
         ctx = entry.ctx
+        if ctx.saved_versions:
+            _check_versions(entry)
         grads = entry.function.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -211,8 +217,11 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         for tensor, grad, needed in zip(inputs, grads, ctx.needs_input_grad):
             if grad is None or not needed:
                 continue
-            if grad.shape != tensor.data.shape:
-                grad = unbroadcast(grad, tensor.data.shape, entry.op_name)
+            data = tensor.data
+            if grad.shape != data.shape:
+                grad = unbroadcast(grad, data.shape, entry.op_name)
+            if grad.dtype != data.dtype:  # mixed-dtype ops: each gradient in its input's dtype, as in torch
+                grad = grad.to(data.dtype)
             producer = tensor._entry
             if producer is None:
                 accumulate(tensor, grad)
@@ -222,11 +231,24 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         if not retain_graph:
             entry.freed = True
             entry.inputs = ()
-            ctx.saved_tensors = ()
+            ctx.saved_tensors = ctx.saved_versions = ()
         if not pending:
             break
     for entry in pending:  # producers the walk never reached: freed and compacted away, or foreign
         raise RuntimeError((_FREED_MESSAGE if entry.freed else _FOREIGN_MESSAGE).format(op=entry.op_name))
+
+
+def _check_versions(entry: Entry) -> None:
+    """Refuse to backward through an op whose saved tensors were changed in place after it was recorded."""
+    for saved, version in zip(entry.ctx.saved_tensors, entry.ctx.saved_versions):
+        if version is not None and saved._version != version:
+            raise RuntimeError(
+                f"{entry.op_name}.backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: a saved tensor of shape {tuple(saved.shape)} "
+                f"{str(saved.dtype).removeprefix('torch.')} is at version {saved._version}; expected version "
+                f"{version} instead. It changed after '{entry.op_name}' was recorded (an in-place op, "
+                ".data.mul_(), or an optimizer step); recompute the forward, or change a clone instead."
+            )
 
 
 def accumulate(tensor: Any, grad: torch.Tensor) -> None:

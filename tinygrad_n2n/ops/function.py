@@ -29,6 +29,8 @@ import torch
 
 from .. import _tensor, tape
 
+_grad_mode = torch.is_grad_enabled  # torch's grad mode is the recording switch (read, never used for autograd)
+
 
 def _describe(value: Any) -> str:
     if isinstance(value, _tensor.Tensor):
@@ -42,16 +44,23 @@ class Context:
     """The state one op application keeps for its backward (as torch's `FunctionCtx`).
 
     saved_tensors: the raw tensors passed to `save_for_backward` (freed by the tape after backward).
+    saved_versions: their version counters (torch's `_version`, bumped by every in-place kernel) when saved;
+    the tape refuses to run `backward` if one changed since.
     needs_input_grad: one bool per forward input, set when the op is recorded.
     Any other attribute is the op's own: its arguments (stride, dim) and backward bookkeeping (shapes).
     """
 
     saved_tensors: tuple = ()
+    saved_versions: tuple | list = ()
     needs_input_grad: tuple = ()
 
     def save_for_backward(self, *tensors: torch.Tensor | None) -> None:
-        """Keep raw tensors (or None) that `backward` needs."""
+        """Keep raw tensors (or None, numbers, indices) that `backward` needs, with the tensors' current versions."""
         self.saved_tensors = tensors
+        versions = []  # a plain loop: this runs for most recorded ops
+        for t in tensors:
+            versions.append(t._version if t.__class__ is torch.Tensor else None)
+        self.saved_versions = versions
 
 
 class Function:
@@ -95,7 +104,7 @@ class Function:
             out = cls.forward(ctx, *raw, **attrs)
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
-        if True in needs and tape._state.enabled:
+        if True in needs and tape._state.enabled and _grad_mode():
             ctx.needs_input_grad = tuple(needs)
             result = tensor_type._make(out, True)
             result._entry = tape.record(cls, ctx, inputs, result)
