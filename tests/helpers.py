@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import pytest
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
@@ -52,6 +53,23 @@ def check_op(
         torch.testing.assert_close(
             got, expected, atol=atol, rtol=0, equal_nan=True, msg=lambda m, i=i: f"input {i}: {m}"
         )
+
+
+def same_as_torch(op: str, engine_fn: Callable, torch_fn: Callable | None, inputs: Sequence[torch.Tensor]) -> None:
+    """torch raises -> the engine raises the same exception type, its message starting with `op: ` (an
+    out-of-range dim: torch's exact message after it); otherwise `check_op` (values and gradients match)."""
+    torch_fn = torch_fn or engine_fn
+    try:
+        torch_fn(*[x.clone().requires_grad_(x.is_floating_point()) for x in inputs])
+    except Exception as expected:  # whatever torch raises is the spec
+        with pytest.raises(Exception) as info:
+            engine_fn(*[tn.Tensor(x.clone(), requires_grad=x.is_floating_point()) for x in inputs])
+        assert type(info.value) is type(expected), f"engine raised {info.value!r}, torch {expected!r}"
+        assert str(info.value).startswith(f"{op}: "), f"the message does not name {op}: {info.value}"
+        if "Dimension out of range" in str(expected):
+            assert str(info.value) == f"{op}: {expected}"
+        return
+    check_op(engine_fn, torch_fn, inputs)
 
 
 # ---------------------------------------------------------------- data

@@ -1,17 +1,73 @@
-"""Argument checks shared by the functional API: each error names the function, the values at fault and what
-was expected, before any torch kernel sees the arguments."""
+"""Argument checks shared by the engine's methods, ops and functional API: each error names the op, the values
+at fault and what was expected, before any torch kernel sees the arguments.
+
+Dims are checked here, once: `canonical_dim` / `canonical_dims` turn a dim (negative ones count from the end)
+into a non-negative int, or raise torch's exception with torch's wording after the op's name. They work on
+plain ints (no tensor work), so they cost the hot path next to nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import TYPE_CHECKING, Any
 
-from ._tensor import Tensor
+from . import _tensor  # its Tensor is read at call time: _tensor_methods (imported by _tensor) imports this module
+
+if TYPE_CHECKING:
+    from ._tensor import Tensor
 
 IntPair = int | tuple[int, int]
 
 
 def as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, _tensor.Tensor) else _tensor.Tensor(x)
+
+
+def _as_int(op: str, arg: str, value: Any) -> int:
+    """An int-like `value` (int, NumPy integer, one-element integer tensor) as an int; bools are refused (torch)."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise TypeError(f"{op}: {arg} must be an int, got {value!r} ({type(value).__name__})")
+
+
+def canonical_dim(op: str, dim: Any, ndim: int, arg: str = "dim") -> int:
+    """`dim` of an `ndim`-D tensor as an int in [0, ndim), counting negative dims from the end.
+
+    A 0-d tensor takes dim -1 or 0 (both give 0), as in torch; anything else raises torch's IndexError. For a
+    dim that may also be `ndim` (unsqueeze, stack: a new dim), pass ndim + 1.
+    """
+    if type(dim) is not int:
+        dim = _as_int(op, arg, dim)
+    size = ndim or 1
+    if dim < -size or dim >= size:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})"
+        )
+    return dim + size if dim < 0 else dim
+
+
+def canonical_dims(op: str, dims: Any, ndim: int, one_at_a_time: bool = False) -> tuple[int, ...]:
+    """One dim or a sequence of dims, each through `canonical_dim`; a dim named twice raises torch's RuntimeError.
+
+    Which error wins when a list has both follows torch: reductions check every dim's range before looking for
+    repeats; `one_at_a_time` (squeeze, permute) checks each dim's range and repeats in order.
+    """
+    if not isinstance(dims, (tuple, list)):
+        return (canonical_dim(op, dims, ndim),)
+    if not one_at_a_time:
+        result = tuple([canonical_dim(op, dim, ndim) for dim in dims])
+        if len(set(result)) == len(result):
+            return result
+    seen: list[int] = []
+    for dim in dims:
+        dim = canonical_dim(op, dim, ndim)
+        if dim in seen:
+            raise RuntimeError(f"{op}: dim {dim} appears multiple times in the list of dims {tuple(dims)}")
+        seen.append(dim)
+    return tuple(seen)
 
 
 def pair(name: str, arg: str, value: Any, minimum: int) -> tuple[int, int]:

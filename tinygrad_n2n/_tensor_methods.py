@@ -6,12 +6,13 @@ calls on it: arithmetic, comparisons, reductions and movement, grouped as in `op
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from . import _tensor  # its Tensor is read at call time: _tensor imports this module to define Tensor
+from . import _checks, _tensor  # read at call time: _tensor imports this module to define Tensor
 from .ops import elementwise as ew
 from .ops import linalg, movement, reduce
 
@@ -155,11 +156,11 @@ class TensorMethods:
     # ------------------------------------------------------------ reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Sum over `dim` (an int, a tuple, or None for all dims)."""
-        return reduce.Sum.apply(self, dim=dim, keepdim=keepdim)
+        return reduce.Sum.apply(self, dims=_reduced_dims("sum", dim, self.data.ndim), keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Mean over `dim` (an int, a tuple, or None for all dims)."""
-        return reduce.Mean.apply(self, dim=dim, keepdim=keepdim)
+        return reduce.Mean.apply(self, dims=_reduced_dims("mean", dim, self.data.ndim), keepdim=keepdim)
 
     def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
         """The largest value, or (values, indices) along `dim`, as torch.max."""
@@ -170,8 +171,19 @@ class TensorMethods:
         return self._extreme(dim, keepdim, largest=False)
 
     def _extreme(self, dim: int | None, keepdim: bool, largest: bool) -> Tensor | MinMax:
+        name, shape = ("max" if largest else "min"), self.data.shape
         if dim is None:
+            if not self.data.numel():
+                raise RuntimeError(
+                    f"{name}: the input of shape {tuple(shape)} is empty, so it has no {name}imum; pass dim= to "
+                    "reduce over one dim of non-zero size"
+                )
             return reduce.Amax.apply(self, largest=largest)
+        dim = _checks.canonical_dim(name, dim, len(shape))
+        if shape and not shape[dim]:
+            raise IndexError(
+                f"{name}: Expected reduction dim {dim} to have non-zero size (input of shape {tuple(shape)})"
+            )
         raw = self.data.max(dim, keepdim=True) if largest else self.data.min(dim, keepdim=True)
         values = reduce.Gather.apply(self, raw.indices, dim=dim)
         indices = raw.indices
@@ -194,17 +206,34 @@ class TensorMethods:
         return movement.Expand.apply(self, shape=_shape(shape))
 
     def permute(self, *dims: Any) -> Tensor:
-        """Reorder the dims."""
-        return movement.Permute.apply(self, dims=_shape(dims))
+        """Reorder the dims: one entry per dim, each dim once."""
+        dims, ndim = _shape(dims), self.data.ndim
+        if len(dims) != ndim:
+            raise RuntimeError(
+                f"permute: expected {ndim} dims, one per dim of the input of shape {tuple(self.data.shape)}, "
+                f"got {len(dims)}: {dims}"
+            )
+        return movement.Permute.apply(self, dims=_checks.canonical_dims("permute", dims, ndim, one_at_a_time=True))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Swap two dims (a permutation)."""
-        dims = list(range(self.data.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        ndim = self.data.ndim
+        dim0, dim1 = (
+            _checks.canonical_dim("transpose", dim0, ndim, "dim0"),
+            _checks.canonical_dim("transpose", dim1, ndim, "dim1"),
+        )
+        dims = list(range(ndim))
+        if ndim:
+            dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return movement.Permute.apply(self, dims=tuple(dims))
 
     def t(self) -> Tensor:
         """Transpose a 2-D tensor; 0-D and 1-D tensors are returned as they are."""
+        if self.data.ndim > 2:
+            raise RuntimeError(
+                f"t: expects a tensor with at most 2 dims, got shape {tuple(self.data.shape)}; "
+                "use transpose(dim0, dim1) or permute(...)"
+            )
         return self.transpose(0, 1) if self.data.ndim == 2 else self
 
     @property
@@ -213,18 +242,36 @@ class TensorMethods:
         return self.permute(*range(self.data.ndim - 1, -1, -1))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge dims start_dim..end_dim into one."""
-        ndim, shape = self.data.ndim, self.data.shape
-        if ndim == 0:
-            return movement.Reshape.apply(self, shape=(1,))
-        start, end = start_dim % ndim, end_dim % ndim
-        return movement.Reshape.apply(self, shape=(*shape[:start], -1, *shape[end + 1 :]))
+        """Merge dims start_dim..end_dim into one (a 0-d tensor becomes 1-D)."""
+        shape = self.data.shape
+        start = _checks.canonical_dim("flatten", start_dim, len(shape), "start_dim")
+        end = _checks.canonical_dim("flatten", end_dim, len(shape), "end_dim")
+        if start > end:
+            raise RuntimeError(
+                f"flatten: invalid args: start_dim cannot come after end_dim, got start_dim={start_dim} (dim {start}) "
+                f"and end_dim={end_dim} (dim {end}) for a {len(shape)}-D input"
+            )
+        merged = math.prod(shape[start : end + 1])  # not -1: a dim of size 0 would make -1 ambiguous
+        return movement.Reshape.apply(self, shape=(*shape[:start], merged, *shape[end + 1 :]))
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
-        """Drop size-1 dims (all of them, or `dim` if it has size 1)."""
-        shape = (self.data.squeeze() if dim is None else self.data.squeeze(dim)).shape
-        return movement.Reshape.apply(self, shape=shape)
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Drop size-1 dims: all of them, or those of `dim` (an int or a tuple) that have size 1."""
+        shape = self.data.shape
+        if dim is None:
+            return movement.Reshape.apply(self, shape=tuple(s for s in shape if s != 1))
+        dims = _checks.canonical_dims("squeeze", dim, len(shape), one_at_a_time=True)
+        return movement.Reshape.apply(self, shape=tuple(s for i, s in enumerate(shape) if s != 1 or i not in dims))
 
     def unsqueeze(self, dim: int) -> Tensor:
-        """Insert a size-1 dim at `dim`."""
-        return movement.Reshape.apply(self, shape=self.data.unsqueeze(dim).shape)
+        """Insert a size-1 dim at `dim` (in [-ndim - 1, ndim])."""
+        shape = self.data.shape
+        dim = _checks.canonical_dim("unsqueeze", dim, len(shape) + 1)
+        return movement.Reshape.apply(self, shape=(*shape[:dim], 1, *shape[dim:]))
+
+
+def _reduced_dims(name: str, dim: Any, ndim: int) -> tuple[int, ...]:
+    """The dims a reduction runs over: None or () means all of them (as in torch); a 0-d tensor has none."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = _checks.canonical_dims(name, dim, ndim)
+    return dims if dims and ndim else tuple(range(ndim))

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ._checks import IntPair, as_tensor, check_4d, check_bias, check_devices, check_window, pair
+from ._checks import IntPair, as_tensor, canonical_dim, check_4d, check_bias, check_devices, check_window, pair
 from ._tensor import Tensor
 from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
 from .ops import conv, linalg, pool
@@ -190,12 +190,14 @@ def tanh(x: Any) -> Tensor:
 
 def softmax(x: Any, dim: int) -> Tensor:
     """Softmax along `dim`; any shape."""
-    return softmax_ops.Softmax.apply(as_tensor(x), dim=dim)
+    x = as_tensor(x)
+    return softmax_ops.Softmax.apply(x, dim=canonical_dim("softmax", dim, x.ndim))
 
 
 def log_softmax(x: Any, dim: int) -> Tensor:
     """Log of the softmax along `dim`, computed stably; any shape."""
-    return softmax_ops.LogSoftmax.apply(as_tensor(x), dim=dim)
+    x = as_tensor(x)
+    return softmax_ops.LogSoftmax.apply(x, dim=canonical_dim("log_softmax", dim, x.ndim))
 
 
 # ---------------------------------------------------------------- fused layers

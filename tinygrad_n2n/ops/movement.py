@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as torch_F
 
+from .. import _checks
 from .function import Function
 
 
@@ -31,8 +32,8 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.dims = tuple(d % x.ndim for d in dims)
-        return x.permute(ctx.dims)
+        ctx.dims = dims  # checked and non-negative (`Tensor.permute`, `Tensor.transpose`)
+        return x.permute(dims)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -59,9 +60,15 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
+        try:
+            out = x[index]
+        except (IndexError, ValueError, TypeError) as error:  # torch's wording, with the op, shape and index
+            raise type(error)(
+                f"get_item: {error} (indexing a tensor of shape {tuple(x.shape)} with {_describe_index(index)})"
+            ) from error
         ctx.save_for_backward(index)
         ctx.shape, ctx.dtype, ctx.device = x.shape, x.dtype, x.device
-        return x[index]
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -75,6 +82,17 @@ class GetItem(Function):
         return grad_x
 
 
+def _describe_index(index) -> str:
+    """An index as written, with tensors shown by shape and dtype (their values may be large)."""
+    if isinstance(index, tuple):
+        return "[" + ", ".join(_describe_index(i) for i in index) + "]"
+    if isinstance(index, torch.Tensor):
+        return f"tensor of shape {tuple(index.shape)} {str(index.dtype).removeprefix('torch.')}"
+    if isinstance(index, slice):
+        return ":".join("" if v is None else str(v) for v in (index.start, index.stop, index.step))
+    return "..." if index is Ellipsis else repr(index)
+
+
 def _is_basic(index) -> bool:
     """True for indices that select each element at most once (ints, slices, None, Ellipsis)."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -82,18 +100,33 @@ def _is_basic(index) -> bool:
 
 
 class Cat(Function):
-    """y = cat(xs, dim); dy/dxᵢ is the slice of the gradient that xᵢ filled"""
+    """y = cat(xs, dim); dy/dxᵢ is the slice of the gradient that xᵢ filled
+
+    As in torch, 1-D empty inputs (shape (0,)) are skipped whatever the other inputs' shapes; the dim is checked
+    against the first input that is not skipped.
+    """
 
     label_attributes = ("dim",)
 
     @staticmethod
     def forward(ctx, *xs, dim=0):
-        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
-        return torch.cat(xs, dim)
+        if not xs:
+            raise ValueError("cat: expected a non-empty list of tensors, got none")
+        if all(x.ndim for x in xs):  # else torch.cat raises its own error for 0-d inputs first, as torch does
+            reference = next((x for x in xs if x.shape != (0,)), xs[0])
+            dim = _checks.canonical_dim("cat", dim, reference.ndim)
+        out = torch.cat(xs, dim)
+        skipped = [x.ndim != out.ndim for x in xs]
+        ctx.dim, ctx.sizes = dim, [0 if skip else x.shape[dim] for x, skip in zip(xs, skipped)]
+        ctx.skipped = skipped if True in skipped else None
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        return tuple(grad_out.split(ctx.sizes, ctx.dim))
+        grads = grad_out.split(ctx.sizes, ctx.dim)
+        if ctx.skipped is None:
+            return tuple(grads)
+        return tuple(grad.new_zeros(0) if skipped else grad for grad, skipped in zip(grads, ctx.skipped))
 
 
 class Stack(Function):
@@ -103,8 +136,8 @@ class Stack(Function):
 
     @staticmethod
     def forward(ctx, *xs, dim=0):
-        ctx.dim = dim
-        return torch.stack(xs, dim)
+        ctx.dim = _checks.canonical_dim("stack", dim, xs[0].ndim + 1) if xs else dim
+        return torch.stack(xs, ctx.dim)
 
     @staticmethod
     def backward(ctx, grad_out):

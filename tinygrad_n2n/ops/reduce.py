@@ -1,7 +1,8 @@
 """Reductions: sum, mean, max/min over everything, and `Gather` (take_along_dim) for max/min over a dim.
 
 `Tensor.max(dim)` finds the indices with plain torch and then gathers through `Gather`, so the gradient
-reaches exactly the selected element, as in torch.
+reaches exactly the selected element, as in torch. `dims` arrive checked and non-negative (the Tensor methods
+run them through `_checks.canonical_dims`); () reduces nothing (a 0-d tensor).
 """
 
 from __future__ import annotations
@@ -9,14 +10,6 @@ from __future__ import annotations
 import torch
 
 from .function import Function
-
-
-def _dims(ndim: int, dim) -> tuple[int, ...]:
-    """The reduced dims, non-negative; None or () means all of them (as in torch), none for a 0-d tensor."""
-    dims = () if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
-    if not dims or ndim == 0:
-        return tuple(range(ndim))
-    return tuple(d % ndim for d in dims)
 
 
 def _expand_back(grad_out: torch.Tensor, shape: torch.Size, dims: tuple[int, ...], keepdim: bool):
@@ -33,9 +26,9 @@ class Sum(Function):
     label_attributes = ("dims", "keepdim")
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.shape, ctx.dims, ctx.keepdim = x.shape, _dims(x.ndim, dim), keepdim
-        return x.sum(dim=ctx.dims, keepdim=keepdim) if ctx.dims else x.clone()
+    def forward(ctx, x, dims, keepdim=False):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return x.sum(dim=dims, keepdim=keepdim) if dims else x.clone()
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -48,12 +41,12 @@ class Mean(Function):
     label_attributes = ("dims", "keepdim")
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False):
-        ctx.shape, ctx.dims, ctx.keepdim = x.shape, _dims(x.ndim, dim), keepdim
+    def forward(ctx, x, dims, keepdim=False):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.count = 1
-        for d in ctx.dims:
+        for d in dims:
             ctx.count *= x.shape[d]
-        return x.mean(dim=ctx.dims, keepdim=keepdim) if ctx.dims else x.clone()
+        return x.mean(dim=dims, keepdim=keepdim) if dims else x.clone()
 
     @staticmethod
     def backward(ctx, grad_out):
