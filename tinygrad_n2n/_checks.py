@@ -112,3 +112,37 @@ def check_window(name: str, x: Tensor, kernel, padding, dilation) -> None:
 def check_bias(name: str, bias: Any, channels: int) -> None:
     if bias is not None and tuple(bias.shape) != (channels,):
         raise ValueError(f"{name}: bias must have shape ({channels},), got {tuple(bias.shape)}")
+
+
+KERNEL_DIMS = {2: "kernel rows", 3: "kernel columns"}
+CONV_WEIGHT_DIMS = {0: "output channels", **KERNEL_DIMS}  # conv2d: (O, C/groups, kh, kw); C = 0 is the input's
+TRANSPOSED_WEIGHT_DIMS = {0: "input channels", 1: "output channels", **KERNEL_DIMS}  # (C, O/groups, kh, kw)
+
+
+def check_weight_sizes(name: str, weight: Any, named_dims: dict[int, str]) -> None:
+    """torch refuses conv weights with an empty channel dim or kernel: its RuntimeError, saying which dim."""
+    shape = weight.shape
+    if 0 not in shape:
+        return
+    for dim, what in named_dims.items():
+        if not shape[dim]:
+            raise RuntimeError(f"{name}: weight of shape {tuple(shape)} has 0 {what}; expected at least 1")
+
+
+def check_planes(name: str, x: Any, conv: bool = False) -> None:
+    """x: (N, C, H, W). torch runs an empty batch and refuses other empty inputs (a convolution also takes empty
+    planes in an empty batch); so do we, with torch's RuntimeError.
+
+    A convolution over 0 channels is refused too: torch returns an (N, 0, H_out, W_out) result for it instead of
+    the bias, and the engine would rather raise than differ from torch or compute something else.
+    """
+    n, c, h, w = x.shape
+    if c and ((h and w) or (conv and not n)):
+        return
+    if conv and not c:
+        raise RuntimeError(
+            f"{name}: input of shape {tuple(x.shape)} has 0 channels; torch gives an (N, 0, H_out, W_out) result "
+            "there instead of the bias, so the engine refuses it: expected at least 1 input channel"
+        )
+    allowed = "only the batch (N) may be 0" + (" (then H and W may be 0 too)" if conv else "")
+    raise RuntimeError(f"{name}: input of shape {tuple(x.shape)} (N, C, H, W) is empty; {allowed}")

@@ -10,7 +10,20 @@ from typing import Any
 
 import torch
 
-from ._checks import IntPair, as_tensor, canonical_dim, check_4d, check_bias, check_devices, check_window, pair
+from ._checks import (
+    CONV_WEIGHT_DIMS,
+    TRANSPOSED_WEIGHT_DIMS,
+    IntPair,
+    as_tensor,
+    canonical_dim,
+    check_4d,
+    check_bias,
+    check_devices,
+    check_planes,
+    check_weight_sizes,
+    check_window,
+    pair,
+)
 from ._tensor import Tensor
 from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
 from .ops import conv, linalg, pool
@@ -51,6 +64,8 @@ def conv2d(
         )
     check_bias("conv2d", bias, weight.shape[0])
     check_devices("conv2d", x, weight, bias)
+    check_weight_sizes("conv2d", weight, CONV_WEIGHT_DIMS)
+    check_planes("conv2d", x, conv=True)
     check_window("conv2d", x, weight.shape[2:], padding, dilation)
     strategy = conv.conv2d_strategy(x.data, groups)
     return strategy.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
@@ -90,6 +105,8 @@ def conv_transpose2d(
         )
     check_bias(name, bias, weight.shape[1] * groups)
     check_devices(name, x, weight, bias)
+    check_weight_sizes(name, weight, TRANSPOSED_WEIGHT_DIMS)
+    check_planes(name, x, conv=True)
     for axis in (0, 1):
         size = (x.shape[2 + axis] - 1) * stride[axis] - 2 * padding[axis]
         if size + dilation[axis] * (weight.shape[2 + axis] - 1) + output_padding[axis] + 1 < 1:
@@ -107,6 +124,7 @@ def upsample_nearest(x: Any, scale_factor: IntPair) -> Tensor:
     x = as_tensor(x)
     check_4d("upsample_nearest", x)
     scale = pair("upsample_nearest", "scale_factor", scale_factor, 1)
+    check_planes("upsample_nearest", x)
     return pool.UpsampleNearest.apply(x, scale=scale)
 
 
@@ -132,6 +150,7 @@ def _pool(name: str, x: Any, kernel_size, stride, padding, dilation, count_inclu
     padding, dilation = pair(name, "padding", padding, 0), pair(name, "dilation", dilation, 1)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    check_planes(name, x)
     check_window(name, x, kernel, padding, dilation)
     if name == "max_pool2d":
         return pool.MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
@@ -237,6 +256,8 @@ def upsample_conv2d(
         return conv2d(up, weight, bias, stride=stride, padding=padding, dilation=dilation)
     check_bias(name, bias, weight.shape[0])
     check_devices(name, x, weight, bias)
+    check_weight_sizes(name, weight, CONV_WEIGHT_DIMS)
+    check_planes(name, x)
     upsampled = (x.shape[0], x.shape[1], x.shape[2] * scale[0], x.shape[3] * scale[1])
     check_window(name, torch.empty(upsampled, device="meta"), weight.shape[2:], padding, dilation)
     return UpsampleConv2d.apply(x, weight, bias, scale=scale, padding=padding, dilation=dilation)

@@ -6,7 +6,8 @@ conv2d has two strategies, one Function each, both reported as `conv2d` in graph
 - `Conv2dTaps` (ungrouped convolutions): one GEMM per kernel tap over row-shifted windows of the padded
   input's channels-last planes (`conv_gemm`: no im2col over the whole input, no fold).
 - `Conv2dUnfold` (grouped convolutions, and the readable reference the tests hold `Conv2dTaps` to): unfold
-  (im2col) + one batched matrix product, cols (N, groups, C/groups·kh·kw, L), L = H_out·W_out.
+  (im2col) + one batched matrix product, cols (N, groups, C/groups·kh·kw, L), L = H_out·W_out. It also runs
+  empty batches (N = 0): their cols are zeros, so the output and every gradient are empty or zero, as in torch.
 
 `conv2d_strategy` chooses between them. Arguments are validated by `functional`; these primitives assume
 well-formed pairs of ints.
@@ -24,9 +25,21 @@ FORCED_STRATEGY: type[Function] | None = None  # tests set this to run every con
 
 
 def unfold_groups(x, kernel, dilation, padding, stride, groups):
-    """im2col: (N, C, H, W) -> (N, groups, C/groups·kh·kw, L)."""
+    """im2col: (N, C, H, W) -> (N, groups, C/groups·kh·kw, L); zeros for an empty x (which unfold refuses)."""
+    n, c, h, w = x.shape
+    rows = c // groups * kernel[0] * kernel[1]
+    if not x.numel():
+        length = out_size(h, kernel[0], stride[0], padding[0], dilation[0]) * out_size(
+            w, kernel[1], stride[1], padding[1], dilation[1]
+        )
+        return x.new_zeros(n, groups, rows, length)
     cols = torch_F.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
-    return cols.view(x.shape[0], groups, -1, cols.shape[-1])
+    return cols.view(n, groups, rows, cols.shape[-1])
+
+
+def flat_weight(weight, groups, rows_per_group):
+    """(A, B, kh, kw) -> (groups, A/groups, rows_per_group), with every size explicit (-1 is ambiguous when empty)."""
+    return weight.reshape(groups, weight.shape[0] // groups, rows_per_group)
 
 
 def out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -61,11 +74,11 @@ class Conv2dUnfold(_Conv2d):
         n, out_channels, kernel = x.shape[0], weight.shape[0], weight.shape[2:]
         h_out, w_out = (out_size(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in (0, 1))
         cols = unfold_groups(x, kernel, dilation, padding, stride, groups)
-        weight_flat = weight.reshape(groups, out_channels // groups, -1)
+        weight_flat = flat_weight(weight, groups, cols.shape[2])
         out = torch.matmul(weight_flat, cols).view(n, out_channels, h_out, w_out)
         if bias is not None:
             out = out + bias.view(1, -1, 1, 1)
-        ctx.in_size = x.shape[2:]
+        ctx.x_shape, ctx.in_size = x.shape, x.shape[2:]
         ctx.save_for_backward(cols, weight)
         return out
 
@@ -73,14 +86,15 @@ class Conv2dUnfold(_Conv2d):
     def backward(ctx, grad_out):
         cols, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        groups, n = ctx.groups, grad_out.shape[0]
-        grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, -1)  # (N, g, O/g, L)
+        groups, (n, _, rows, length) = ctx.groups, cols.shape
+        grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, length)  # (N, g, O/g, L)
         grad_x = grad_w = grad_b = None
-        if need_x:
-            weight_flat = weight.reshape(groups, weight.shape[0] // groups, -1)
-            grad_cols = torch.matmul(weight_flat.transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
+        if need_x and not cols.numel():  # an empty x: nothing to fold back (fold refuses empty inputs)
+            grad_x = grad_out.new_zeros(ctx.x_shape)
+        elif need_x:
+            grad_cols = torch.matmul(flat_weight(weight, groups, rows).transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
             grad_x = torch_F.fold(
-                grad_cols.view(n, -1, grad_cols.shape[-1]),
+                grad_cols.view(n, groups * rows, length),
                 ctx.in_size,
                 weight.shape[2:],
                 dilation=ctx.dilation,
@@ -159,11 +173,11 @@ class ConvTranspose2d(Function):
         ctx.groups, ctx.dilation = groups, dilation
         n, in_channels, h, w = x.shape
         kernel = weight.shape[2:]
-        weight_flat = weight.reshape(groups, in_channels // groups, -1)  # (g, C/g, O/g·kh·kw)
+        weight_flat = flat_weight(weight, groups, weight.shape[1] * kernel[0] * kernel[1])  # (g, C/g, O/g·kh·kw)
         cols = torch.matmul(weight_flat.transpose(1, 2), x.reshape(n, groups, in_channels // groups, h * w))
         # fold onto the un-cropped output, then crop `padding` and add `output_padding` rows/cols
         full = [(size - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i, size in enumerate((h, w))]
-        out = torch_F.fold(cols.view(n, -1, h * w), full, kernel, dilation=dilation, stride=stride)
+        out = torch_F.fold(cols.view(n, groups * cols.shape[2], h * w), full, kernel, dilation=dilation, stride=stride)
         crop = (-padding[1], output_padding[1] - padding[1], -padding[0], output_padding[0] - padding[0])
         out = torch_F.pad(out, crop)
         if bias is not None:
@@ -185,8 +199,10 @@ class ConvTranspose2d(Function):
                 out_size(grad_out.shape[2], kernel[0], ctx.stride[0], ctx.padding[0], ctx.dilation[0]),
                 out_size(grad_out.shape[3], kernel[1], ctx.stride[1], ctx.padding[1], ctx.dilation[1]),
             )
-            cols = cols.view(n, groups, cols.shape[2], rows, width)[..., :h, :w].reshape(n, groups, -1, h * w)
-        weight_flat = weight.reshape(groups, in_channels // groups, -1)
+            cols = cols.view(n, groups, cols.shape[2], rows, width)[..., :h, :w].reshape(
+                n, groups, cols.shape[2], h * w
+            )
+        weight_flat = flat_weight(weight, groups, cols.shape[2])
         grad_x = grad_w = grad_b = None
         if need_x:
             grad_x = torch.matmul(weight_flat, cols).view(x.shape)

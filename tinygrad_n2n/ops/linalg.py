@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as torch_F
 
@@ -48,13 +50,13 @@ class MatMul(Function):
             grad_out = grad_out.unsqueeze(-1)
         grad_x = grad_y = None
         if need_x:
-            grad_x = torch.matmul(grad_out, y2.transpose(-1, -2))
+            grad_x = torch.matmul(grad_out, y2.transpose(-1, -2))  # (.., 1, k) for a 1-D x
             if x.ndim == 1:
-                grad_x = grad_x.reshape(-1, x.shape[0]).sum(0)
+                grad_x = grad_x.reshape(math.prod(grad_x.shape[:-2]), x.shape[0]).sum(0)
         if need_y:
-            grad_y = torch.matmul(x2.transpose(-1, -2), grad_out)
+            grad_y = torch.matmul(x2.transpose(-1, -2), grad_out)  # (.., k, 1) for a 1-D y
             if y.ndim == 1:
-                grad_y = grad_y.reshape(-1, y.shape[0]).sum(0)
+                grad_y = grad_y.reshape(math.prod(grad_y.shape[:-2]), y.shape[0]).sum(0)
         return grad_x, grad_y
 
 
@@ -70,8 +72,9 @@ class Linear(Function):
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        grad_rows = grad_out.reshape(-1, grad_out.shape[-1])
+        rows = math.prod(grad_out.shape[:-1])  # not -1: ambiguous when a dim is 0
+        grad_rows = grad_out.reshape(rows, grad_out.shape[-1])
         grad_x = torch.matmul(grad_out, weight) if need_x else None
-        grad_w = grad_rows.t() @ x.reshape(-1, x.shape[-1]) if need_w else None
+        grad_w = grad_rows.t() @ x.reshape(rows, x.shape[-1]) if need_w else None
         grad_b = grad_rows.sum(0) if need_b else None
         return grad_x, grad_w, grad_b

@@ -42,8 +42,9 @@ def _windows(x, kernel, stride, padding, dilation, fill):
 
 def _fold_windows(grad_cols, in_size, kernel, stride, padding, dilation):
     """Adjoint of `_windows`: (N, C, kh·kw, L) -> (N, C, H, W), summing overlapping windows."""
+    n, c, taps, length = grad_cols.shape
     return torch_F.fold(
-        grad_cols.reshape(grad_cols.shape[0], -1, grad_cols.shape[-1]),
+        grad_cols.reshape(n, c * taps, length),
         in_size,
         kernel,
         dilation=dilation,
@@ -71,9 +72,9 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (arg,) = ctx.saved_tensors
-        n, c = grad_out.shape[:2]
+        n, c, _, length = ctx.cols_shape
         grad_cols = grad_out.new_zeros(ctx.cols_shape)
-        grad_cols.scatter_(2, arg, grad_out.reshape(n, c, 1, -1))
+        grad_cols.scatter_(2, arg, grad_out.reshape(n, c, 1, length))
         return _fold_windows(grad_cols, ctx.in_size, ctx.kernel, ctx.stride, ctx.padding, ctx.dilation)
 
 
@@ -100,6 +101,6 @@ class AvgPool2d(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (count,) = ctx.saved_tensors
-        n, c = grad_out.shape[:2]
-        grad_cols = (grad_out.reshape(n, c, 1, -1) / count).expand(ctx.cols_shape)
+        n, c, _, length = ctx.cols_shape
+        grad_cols = (grad_out.reshape(n, c, 1, length) / count).expand(ctx.cols_shape)
         return _fold_windows(grad_cols, ctx.in_size, ctx.kernel, ctx.stride, ctx.padding, (1, 1))
