@@ -185,6 +185,117 @@ BACKWARD = {  # backward needing no gradient; non-scalar without gradient; gradi
     "op-count": (lambda: TwoGradients.apply(t(2)).sum().backward(), "returned 2 gradients for 1 inputs"),
 }
 
+DIMS = {  # a dim out of range: torch's IndexError and wording, after the op's name
+    "sum": (lambda: t(2, 3).sum(5), "sum: Dimension out of range (expected to be in range of [-2, 1], but got 5)"),
+    "mean": (lambda: t(2, 3).mean((0, -3)), "mean: Dimension out of range (expected … [-2, 1], but got -3)"),
+    "max": (lambda: t(2, 3).max(2), "max: Dimension out of range (expected to be in range of [-2, 1], but got 2)"),
+    "min": (lambda: t(2, 3).min(-3), "min: Dimension out of range"),
+    "permute": (lambda: t(2, 3).permute(2, 1), "permute: Dimension out of range … but got 2)"),
+    "transpose": (lambda: t(2, 3).transpose(0, 2), "transpose: Dimension out of range … [-2, 1], but got 2)"),
+    "transpose-0d": (lambda: t().transpose(0, 1), "transpose: Dimension out of range (expected … [-1, 0], but got 1)"),
+    "flatten": (lambda: t(2, 3).flatten(5), "flatten: Dimension out of range … but got 5)"),
+    "squeeze": (lambda: t(2, 3).squeeze((0, 2)), "squeeze: Dimension out of range … but got 2)"),
+    "unsqueeze": (lambda: t(2, 3).unsqueeze(3), "unsqueeze: Dimension out of range (expected … [-3, 2], but got 3)"),
+    "cat": (lambda: tn.cat([t(2, 3), t(2, 3)], 2), "cat: Dimension out of range (expected … [-2, 1], but got 2)"),
+    "stack": (lambda: tn.stack([t(2, 3), t(2, 3)], -4), "stack: Dimension out of range (expected … [-3, 2]"),
+    "softmax": (lambda: F.softmax(t(2, 3), 2), "softmax: Dimension out of range … but got 2)"),
+    "log-softmax": (lambda: F.log_softmax(t(2, 3), -3), "log_softmax: Dimension out of range … but got -3)"),
+    "softmax-module": (lambda: nn.Softmax(dim=1)(t(3)), "softmax: Dimension out of range (expected … [-1, 0]"),
+}
+
+INDICES = {  # indexing beyond the tensor (IndexError, torch's wording plus the shape and the index)
+    "too-many": (lambda: t(2, 3)[0, 0, 0], "get_item: too many indices for tensor of dimension 2 … (2, 3) … [0, 0, 0]"),
+    "out-of-bounds": (lambda: t(2, 3)[:, 5], "get_item: index 5 is out of bounds for dimension 1 with size 3"),
+    "tensor-index": (lambda: t(2, 3)[torch.tensor([0, 5])], "get_item: index 5 … with tensor of shape (2,) int64"),
+    "0d": (lambda: t()[0], "get_item: invalid index of a 0-dim tensor"),
+    "float": (lambda: t(2, 3)[1.5], "get_item: only integers, slices … (indexing a tensor of shape (2, 3) with 1.5)"),
+    "mask": (lambda: t(2, 3)[torch.tensor([True, False, True])], "get_item: The shape of the mask [3] … (2, 3)"),
+    "max-over-empty-dim": (lambda: t(2, 0).max(1), "max: Expected reduction dim 1 to have non-zero size … (2, 0)"),
+}
+
+REPEATS = {  # a dim named twice, permutations of the wrong length, dims in the wrong order (torch's RuntimeError)
+    "sum": (lambda: t(2, 3).sum((1, -1)), "sum: dim 1 appears multiple times in the list of dims (1, -1)"),
+    "mean-0d": (lambda: t().mean((0, -1)), "mean: dim 0 appears multiple times"),
+    "permute": (lambda: t(2, 3).permute(0, 0), "permute: dim 0 appears multiple times in the list of dims (0, 0)"),
+    "permute-count": (lambda: t(2, 3).permute(1, 0, 2), "permute: expected 2 dims, one per dim of … (2, 3), got 3"),
+    "squeeze": (lambda: t(1, 3).squeeze((0, -2)), "squeeze: dim 0 appears multiple times"),
+    "flatten-order": (
+        lambda: t(2, 3, 4).flatten(2, 1),
+        "flatten: … start_dim cannot come after end_dim … dim 2 … dim 1",
+    ),
+    "t-3d": (lambda: t(2, 3, 4).t(), "t: expects a tensor with at most 2 dims, got shape (2, 3, 4)"),
+    "cat-0d": (lambda: tn.cat([t(), t()]), "cat: zero-dimensional tensor (at position 0) cannot be concatenated"),
+    "max-of-empty": (lambda: t(2, 0).max(), "max: the input of shape (2, 0) is empty … pass dim="),
+    "min-of-empty": (lambda: t(0).min(), "min: the input of shape (0,) is empty"),
+}
+
+EMPTY = {  # empty inputs and weights torch refuses (RuntimeError)
+    "conv-kernel-0": (
+        lambda: F.conv2d(t(1, 3, 4, 4), t(2, 3, 0, 3)),
+        "conv2d: weight of shape (2, 3, 0, 3) has 0 kernel rows",
+    ),
+    "conv-no-outputs": (lambda: F.conv2d(t(1, 3, 4, 4), t(0, 3, 3, 3)), "conv2d: … (0, 3, 3, 3) has 0 output channels"),
+    "conv-no-channels": (
+        lambda: F.conv2d(t(2, 0, 4, 4), t(2, 0, 3, 3)),
+        "conv2d: input of shape (2, 0, 4, 4) has 0 chan",
+    ),
+    "conv-empty-planes": (
+        lambda: F.conv2d(t(2, 3, 0, 4), t(2, 3, 1, 1)),
+        "conv2d: input of shape (2, 3, 0, 4) … empty",
+    ),
+    "transpose-kernel-0": (lambda: F.conv_transpose2d(t(1, 3, 4, 4), t(3, 2, 3, 0)), "has 0 kernel columns"),
+    "upsample-conv-kernel-0": (lambda: F.upsample_conv2d(t(1, 3, 4, 4), t(2, 3, 0, 0)), "upsample_conv2d: … 0 kernel"),
+    "max-pool-no-channels": (lambda: F.max_pool2d(t(2, 0, 4, 4), 2), "max_pool2d: input of shape (2, 0, 4, 4) … empty"),
+    "upsample-empty-plane": (lambda: F.upsample_nearest(t(1, 2, 0, 4), 2), "upsample_nearest: … (1, 2, 0, 4) … empty"),
+    "pad-odd": (lambda: F.pad(t(2, 3), (1,)), "pad: pad must hold an even number of ints … got 1: (1,)"),
+    "pad-too-long": (
+        lambda: F.pad(t(2, 3), (1,) * 6),
+        "pad: … at most 2·ndim = 4 for the input of shape (2, 3), got 6",
+    ),
+}
+
+TYPES = {  # values of the wrong type: constructor data, gradients, operands, dims (TypeError)
+    "tensor-str": (
+        lambda: tn.Tensor("abc"),
+        "Tensor: cannot make a tensor from 'abc' (str): … invalid data type 'str'",
+    ),
+    "tensor-str-list": (lambda: tn.Tensor([1, "a"]), "Tensor: cannot make a tensor from [1, 'a'] (list)"),
+    "tensor-numpy-str": (lambda: tn.Tensor(np.array(["a"])), "Tensor: cannot make a tensor from array(['a']"),
+    "tensor-dtype": (lambda: tn.Tensor([1.0], dtype="float32"), "Tensor: … [1.0] (list, dtype='float32'): … dtype"),
+    "gradient-str": (
+        lambda: (t(2) * 2).backward(gradient="abc"),
+        "backward: gradient must be a Tensor or a torch.Tensor",
+    ),
+    "gradient-list": (lambda: (t(2) * 2).backward([1.0, 2.0]), "backward: … output's shape (2,) … got list [1.0, 2.0]"),
+    "gradient-numpy": (lambda: (t(2) * 2).backward(np.ones(2)), "backward: gradient must be … got ndarray"),
+    "add-str": (lambda: t(2) + "a", "add: unsupported operand 'a' of type str; expected a Tensor, a torch.Tensor"),
+    "mul-none": (lambda: None * t(2), "mul: unsupported operand None of type NoneType"),
+    "sub-list": (lambda: t(3) - [1, 2, 3], "sub: unsupported operand [1, 2, 3] of type list"),
+    "matmul-number": (lambda: t(2, 2) @ 2, "matmul: both operands must be tensors, got 2 of type int; use *"),
+    "rmatmul-number": (lambda: 2.0 @ t(2, 2), "matmul: both operands must be tensors, got 2.0"),
+    "sum-dim-bool": (lambda: t(2, 3).sum(True), "sum: dim must be an int, got True (bool)"),
+    "transpose-dim-float": (lambda: t(2, 3).transpose(0, 1.0), "transpose: dim1 must be an int, got 1.0 (float)"),
+    "index-str": (lambda: t(2, 3)[0, "a"], "get_item: … (indexing a tensor of shape (2, 3) with [0, 'a'])"),
+    "pad-float": (lambda: F.pad(t(2, 3), (1.5, 1)), "pad: pad must be a tuple of ints, got (1.5, 1)"),
+}
+
+VALUES = {  # values of the right type but wrong: ragged lists, slice steps, empty tensor lists (ValueError)
+    "tensor-ragged": (
+        lambda: tn.Tensor([[1, 2], [3]]),
+        "Tensor: … [[1, 2], [3]] (list): expected sequence of length 2",
+    ),
+    "slice-negative-step": (lambda: t(4)[::-1], "get_item: step must be greater than zero … shape (4,) with ::-1)"),
+    "slice-zero-step": (lambda: t(2, 3)[:, ::0], "get_item: slice step cannot be zero"),
+    "cat-nothing": (lambda: tn.cat([]), "cat: expected a non-empty list of tensors"),
+}
+
+CONSTRUCTOR = {  # data torch cannot infer a dtype for, unknown devices (RuntimeError, as torch)
+    "none": (lambda: tn.Tensor(None), "Tensor: cannot make a tensor from None (NoneType): Could not infer dtype"),
+    "dict": (lambda: tn.Tensor({}), "Tensor: cannot make a tensor from {} (dict)"),
+    "device": (lambda: tn.Tensor([1.0], device="nope"), "Tensor: … (list, device='nope'): Expected one of cpu"),
+    "device-of-tensor": (lambda: tn.Tensor(torch.ones(2), device="nope"), "Tensor: cannot make a tensor from tensor("),
+}
+
 TABLES = {
     "conv": (ValueError, CONV),
     "steps": (ValueError, STEPS),
@@ -193,6 +304,13 @@ TABLES = {
     "int": (TypeError, INTEGER_GRAD),
     "device": (RuntimeError, DEVICES),
     "backward": (RuntimeError, BACKWARD),
+    "dim": (IndexError, DIMS),
+    "index": (IndexError, INDICES),
+    "repeat": (RuntimeError, REPEATS),
+    "empty": (RuntimeError, EMPTY),
+    "type": (TypeError, TYPES),
+    "value": (ValueError, VALUES),
+    "constructor": (RuntimeError, CONSTRUCTOR),
 }
 ALL = {
     f"{section}-{name}": (call, kind, text)

@@ -7,6 +7,7 @@ The module is `_tensor` (as torch's `torch/_tensor.py`) so that `tinygrad_n2n.te
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,27 @@ def _dispatch(func: Any, args: Sequence, kwargs: dict) -> Any:
 
     _dispatch = dispatch
     return dispatch(func, args, kwargs)
+
+
+def _converted(data: Any, dtype: torch.dtype | None, device: Any) -> torch.Tensor:
+    """`data` (torch tensor, NumPy array, number or nested list) as a torch tensor of `dtype` on `device`.
+
+    torch's errors are re-raised with their type, naming the constructor and the value at fault.
+    """
+    try:
+        if isinstance(data, torch.Tensor):
+            return data.to(device=device, dtype=dtype)
+        if isinstance(data, np.ndarray):
+            return torch.from_numpy(np.ascontiguousarray(data)).to(device=device, dtype=dtype)
+        return torch.tensor(data, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        kind = next(k for k in (TypeError, ValueError, RuntimeError) if isinstance(error, k))
+        options = "".join(f", {name}={value!r}" for name, value in (("dtype", dtype), ("device", device)) if value)
+        raise kind(
+            f"Tensor: cannot make a tensor from {reprlib.repr(data)} ({type(data).__name__}{options}): {error}; "
+            "data must be a number, a rectangular (nested) list of numbers, a NumPy array of numbers or a tensor, "
+            "dtype a torch.dtype and device a torch device"
+        ) from error
 
 
 class Tensor(TensorMethods):
@@ -59,11 +81,9 @@ class Tensor(TensorMethods):
                 )
             data = data.detach()
             if dtype is not None or device is not None:
-                data = data.to(device=device, dtype=dtype)
-        elif isinstance(data, np.ndarray):
-            data = torch.from_numpy(np.ascontiguousarray(data)).to(device=device, dtype=dtype)
+                data = _converted(data, dtype, device)
         else:
-            data = torch.tensor(data, dtype=dtype, device=device)
+            data = _converted(data, dtype, device)
         self.data: torch.Tensor = data
         self.requires_grad = requires_grad
         self.gradient: torch.Tensor | None = None
@@ -200,7 +220,13 @@ class Tensor(TensorMethods):
                 )
             seed = torch.ones_like(self.data)
         else:
-            seed = gradient.data if isinstance(gradient, Tensor) else torch.as_tensor(gradient)
+            if not isinstance(gradient, (Tensor, torch.Tensor)):
+                raise TypeError(
+                    f"backward: gradient must be a Tensor or a torch.Tensor of the output's shape "
+                    f"{tuple(self.shape)} (or None for a one-element output), got {type(gradient).__name__} "
+                    f"{reprlib.repr(gradient)}"
+                )
+            seed = gradient.data if isinstance(gradient, Tensor) else gradient
             seed = seed.to(device=self.device, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise RuntimeError(

@@ -10,6 +10,7 @@ import math
 from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from . import _checks, _tensor  # read at call time: _tensor imports this module to define Tensor
@@ -22,11 +23,26 @@ if TYPE_CHECKING:
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
-def _operand(value: Any) -> Any:
-    """Numbers stay numbers (cheapest path); torch tensors and arrays become constant engine tensors."""
+def _operand(value: Any, op: str) -> Any:
+    """Numbers stay numbers (cheapest path); torch tensors, arrays and NumPy numbers become constant engine tensors."""
     if isinstance(value, (TensorMethods, int, float, bool)):
         return value
-    return _tensor.Tensor(value)
+    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+        return _tensor.Tensor(value)
+    raise TypeError(
+        f"{op}: unsupported operand {value!r} of type {type(value).__name__}; expected a Tensor, a torch.Tensor, "
+        "a NumPy array or a Python number"
+    )
+
+
+def _matmul_operand(value: Any) -> Any:
+    """A tensor operand of `@`: numbers are refused, as torch does (scale with `*` instead)."""
+    if isinstance(value, (int, float, bool, np.generic)):
+        raise TypeError(
+            f"matmul: both operands must be tensors, got {value!r} of type {type(value).__name__}; "
+            "use * to scale by a number"
+        )
+    return _operand(value, "matmul")
 
 
 def _shape(args: tuple) -> tuple:
@@ -53,40 +69,40 @@ class TensorMethods:
 
     # ------------------------------------------------------------ arithmetic (broadcasting)
     def __add__(self, other: Any) -> Tensor:
-        return ew.Add.apply(self, _operand(other))
+        return ew.Add.apply(self, _operand(other, "add"))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ew.Add.apply(_operand(other), self)
+        return ew.Add.apply(_operand(other, "add"), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ew.Sub.apply(self, _operand(other))
+        return ew.Sub.apply(self, _operand(other, "sub"))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ew.Sub.apply(_operand(other), self)
+        return ew.Sub.apply(_operand(other, "sub"), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ew.Mul.apply(self, _operand(other))
+        return ew.Mul.apply(self, _operand(other, "mul"))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ew.Mul.apply(_operand(other), self)
+        return ew.Mul.apply(_operand(other, "mul"), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ew.Div.apply(self, _operand(other))
+        return ew.Div.apply(self, _operand(other, "div"))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ew.Div.apply(_operand(other), self)
+        return ew.Div.apply(_operand(other, "div"), self)
 
     def __pow__(self, other: Any) -> Tensor:
-        return ew.Pow.apply(self, _operand(other))
+        return ew.Pow.apply(self, _operand(other, "pow"))
 
     def __rpow__(self, other: Any) -> Tensor:
-        return ew.Pow.apply(_operand(other), self)
+        return ew.Pow.apply(_operand(other, "pow"), self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return linalg.MatMul.apply(self, _operand(other))
+        return linalg.MatMul.apply(self, _matmul_operand(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return linalg.MatMul.apply(_operand(other), self)
+        return linalg.MatMul.apply(_matmul_operand(other), self)
 
     def __neg__(self) -> Tensor:
         return ew.Neg.apply(self)
@@ -101,7 +117,7 @@ class TensorMethods:
 
     def maximum(self, other: Any) -> Tensor:
         """Elementwise max; ties split the gradient evenly, as in torch."""
-        return ew.Maximum.apply(self, _operand(other))
+        return ew.Maximum.apply(self, _operand(other, "maximum"))
 
     # ------------------------------------------------------------ comparisons (bool results, no gradient)
     def _compare(self, op: str, other: Any) -> Tensor:

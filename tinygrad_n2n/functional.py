@@ -166,8 +166,13 @@ def pad(x: Any, pad: tuple[int, ...], mode: str = "constant", value: float = 0.0
     x = as_tensor(x)
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim or not all(isinstance(p, int) for p in pad):
-        raise ValueError(f"pad: pad must hold an even number (≤ 2·ndim = {2 * x.ndim}) of ints, got {pad!r}")
+    if not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise RuntimeError(
+            f"pad: pad must hold an even number of ints, at most 2·ndim = {2 * x.ndim} for the input of shape "
+            f"{tuple(x.shape)}, got {len(pad)}: {pad!r}"
+        )
     return Pad.apply(x, pad=tuple(pad), value=value)
 
 
