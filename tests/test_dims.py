@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_n2n as tn
 from tests.helpers import check_op, randn, same_as_torch, seeds, shapes
 from tinygrad_n2n import _checks
 from tinygrad_n2n import functional as F
+
+# the op tables run one hypothesis test per op: half the profile's examples each keeps the file fast
+PER_OP = settings(max_examples=max(10, settings().max_examples // 2))
 
 
 def dims_around(ndim: int, extra: int = 0) -> st.SearchStrategy:
@@ -60,6 +63,7 @@ def table_ids(table: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("op", table_ids(ONE_DIM))
+@PER_OP
 @given(shape=shapes(min_dims=0, max_dims=4, max_side=3), data=st.data(), seed=seeds)
 def test_one_dim_raises_iff_torch_raises(op, shape, data, seed):
     engine_fn, torch_fn = ONE_DIM[op]
@@ -69,6 +73,7 @@ def test_one_dim_raises_iff_torch_raises(op, shape, data, seed):
 
 
 @pytest.mark.parametrize("op", table_ids(NEW_DIM))
+@PER_OP
 @given(shape=shapes(min_dims=0, max_dims=4, max_side=3), data=st.data(), seed=seeds)
 def test_new_dim_raises_iff_torch_raises(op, shape, data, seed):
     engine_fn, torch_fn = NEW_DIM[op]
@@ -78,6 +83,7 @@ def test_new_dim_raises_iff_torch_raises(op, shape, data, seed):
 
 
 @pytest.mark.parametrize("op", table_ids(TWO_DIMS))
+@PER_OP
 @given(shape=shapes(min_dims=0, max_dims=4, max_side=3), data=st.data(), seed=seeds)
 def test_two_dims_raise_iff_torch_raises(op, shape, data, seed):
     engine_fn, torch_fn = TWO_DIMS[op]
@@ -89,6 +95,7 @@ def test_two_dims_raise_iff_torch_raises(op, shape, data, seed):
 
 
 @pytest.mark.parametrize("op", table_ids(DIM_LISTS))
+@PER_OP
 @given(shape=shapes(min_dims=0, max_dims=4, max_side=3), data=st.data(), seed=seeds)
 def test_dim_lists_raise_iff_torch_raises(op, shape, data, seed):
     """Out-of-range entries, repeated dims (-1 and ndim - 1 are one dim) and, for permute, the wrong count."""

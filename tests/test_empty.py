@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as torch_F
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_n2n as tn
@@ -16,6 +16,9 @@ from tests.helpers import check_op, positive, randn, same_as_torch, seeds
 from tinygrad_n2n import functional as F
 from tinygrad_n2n import nn
 from tinygrad_n2n.n2n import models
+
+# the op tables run one hypothesis test per op: half the profile's examples each keeps the file fast
+PER_OP = settings(max_examples=max(10, settings().max_examples // 2))
 
 
 @st.composite
@@ -66,6 +69,7 @@ PER_DIM = {  # (x, dim)
 
 
 @pytest.mark.parametrize("op", list(UNARY))
+@PER_OP
 @given(shape=empty_shapes(), seed=seeds)
 def test_unary_ops_and_reductions_of_empty_tensors(op, shape, seed):
     engine_fn, torch_fn = UNARY[op]
@@ -73,6 +77,7 @@ def test_unary_ops_and_reductions_of_empty_tensors(op, shape, seed):
 
 
 @pytest.mark.parametrize("op", list(PER_DIM))
+@PER_OP
 @given(shape=empty_shapes(), data=st.data(), seed=seeds)
 def test_ops_over_each_dim_of_empty_tensors(op, shape, data, seed):
     """Including max/min over a zero-size dim (torch's IndexError) and means over nothing (nan)."""
@@ -83,6 +88,7 @@ def test_ops_over_each_dim_of_empty_tensors(op, shape, data, seed):
 
 
 @pytest.mark.parametrize("op", ["add", "mul", "div", "maximum"])
+@PER_OP
 @given(shape=empty_shapes(max_dims=3), data=st.data(), seed=seeds)
 def test_binary_ops_broadcast_empty_tensors(op, shape, data, seed):
     """The other operand has 1 where the empty one has 0 (broadcast), or the same shape."""
