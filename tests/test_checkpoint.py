@@ -6,6 +6,7 @@ import os
 import pickle
 import re
 import stat
+import struct
 import zipfile
 
 import pytest
@@ -249,3 +250,79 @@ def test_gpu_training_state_saves_on_cpu_and_maps_back(tmp_path):
     fresh_opt.load_state_dict(on_gpu["optimizer"])
     assert fresh_opt.state[fresh[0].weight]["exp_avg"].device.type == "cuda"
     assert all(torch.equal(a.data, b.data) for a, b in zip(model.parameters(), fresh.parameters()))
+
+
+# ---------------------------------------------------------------- integrity: digest and size bound
+
+
+def _tensor_byte_ranges(path) -> list[range]:
+    """Where each tensor's bytes lie in the file (stored, uncompressed records of torch's zip)."""
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        records = [record for record in archive.infolist() if "/data/" in record.filename]
+    ranges = []
+    for record in records:  # a local header: 30 bytes, then the name and the extra field, then the data
+        name_length, extra_length = struct.unpack("<HH", raw[record.header_offset + 26 : record.header_offset + 30])
+        start = record.header_offset + 30 + name_length + extra_length
+        ranges.append(range(start, start + record.compress_size))
+    return ranges
+
+
+def test_every_saved_file_carries_a_digest_and_any_flipped_tensor_byte_is_refused(tmp_path):
+    path = tmp_path / "model.tn"
+    tn.save({"net": _model().state_dict(), "epoch": 1}, path)
+    with zipfile.ZipFile(path) as archive:
+        assert any(name.endswith("/" + serialization.DIGEST_RECORD) for name in archive.namelist())
+    original = path.read_bytes()
+    positions = [position for span in _tensor_byte_ranges(path) for position in span]
+    assert len(positions) > 300
+    generator = torch.Generator().manual_seed(0)
+    for index in torch.randint(0, len(positions), (60,), generator=generator).tolist():
+        damaged = bytearray(original)
+        damaged[positions[index]] ^= 1 << (index % 8)
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(serialization.CheckpointError, match=re.escape(f"'{path}' is corrupt")):
+            tn.load(path)
+
+
+def test_a_flipped_byte_anywhere_is_refused_or_changes_nothing(tmp_path):
+    path = tmp_path / "ckpt.tn"
+    tn.save({"w": torch.arange(64.0), "step": 3}, path)
+    original = path.read_bytes()
+    for position in range(0, len(original), max(1, len(original) // 150)):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        try:
+            loaded = tn.load(path)
+        except serialization.CheckpointError:
+            continue
+        assert loaded["step"] == 3 and torch.equal(loaded["w"], torch.arange(64.0)), position  # e.g. zip padding
+
+
+def test_a_compression_bomb_is_refused_from_the_zip_directory_before_reading(tmp_path, monkeypatch):
+    bomb = tmp_path / "bomb.tn"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb/data.pkl", b"\0" * (16 << 20))  # 16 MiB of zeros: about 16 kB on disk
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("read a bomb"))
+    with pytest.raises(serialization.CheckpointError, match=r"refused .*bomb\.tn.*16,777,216 bytes uncompressed"):
+        tn.load(bomb)
+
+
+def test_plain_torch_files_load_with_a_note_that_they_are_unverified(tmp_path, caplog):
+    torch.save({"w": torch.ones(2)}, tmp_path / "plain.pt")
+    with caplog.at_level("WARNING", logger="tinygrad_n2n.serialization"):
+        assert torch.equal(tn.load(tmp_path / "plain.pt")["w"], torch.ones(2))
+    assert "plain.pt' carries no content digest" in caplog.text
+    caplog.clear()
+    tn.save({"w": torch.ones(2)}, tmp_path / "ours.tn")
+    with caplog.at_level("WARNING", logger="tinygrad_n2n.serialization"):
+        tn.load(tmp_path / "ours.tn")
+    assert caplog.text == ""
+
+
+def test_the_shipped_weights_carry_a_digest():
+    from tinygrad_n2n.n2n.model_file import PRETRAINED
+
+    assert serialization._verify(str(PRETRAINED)) is True

@@ -9,15 +9,24 @@ Safety: loading never runs code from the file (torch's weights-only unpickler; a
 pickled `os.system` call, is refused with `UnsafeCheckpointError`). Atomicity: saving writes a temporary
 file in the destination folder and renames it over the target, so an error or a crash mid-save leaves the
 previous checkpoint intact.
+
+Integrity: every file `save` writes carries one more record in its zip archive, `<archive>/tinygrad_n2n.sha256`,
+the SHA-256 of every other record's name and bytes; `load` recomputes it and refuses a file that changed
+(`CheckpointError`). Before anything is read, the archive's directory must not declare more uncompressed bytes
+than twice the file's size plus 1 MiB (torch stores records uncompressed; a zip bomb declares far more).
+Files without a digest (written by `torch.save` or an older version) still load, with a logged warning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import os
 import pickle
 import secrets
 import stat
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -29,6 +38,10 @@ from ._tensor import Tensor
 PathLike = str | os.PathLike
 
 _ATOMS = (int, float, bool, str, bytes, type(None))
+DIGEST_RECORD = "tinygrad_n2n.sha256"  # inside the archive's folder, beside torch's data.pkl
+MAX_EXPANSION, EXPANSION_SLACK = 2, 1 << 20  # declared uncompressed bytes ≤ 2 · file size + 1 MiB
+
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -106,15 +119,18 @@ def _create_beside(path: str) -> str:
 def save(obj: Any, path: PathLike) -> None:
     """Write `obj` (nested dicts/lists of tensors and numbers, e.g. state dicts) to `path`, atomically.
 
-    The data goes to a temporary file in the same folder, is flushed to disk, then renamed over `path`;
-    if anything fails, the temporary file is removed and an existing checkpoint at `path` is untouched.
+    The data goes to a temporary file in the same folder, gets its SHA-256 digest record, is flushed to disk,
+    then is renamed over `path`; if anything fails, the temporary file is removed and an existing checkpoint
+    at `path` is untouched.
     """
     payload = _storable(obj, "obj")
     try:
-        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
-            _write(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with atomic_path(path) as temporary:
+            with open(temporary, "wb") as handle:
+                _write(payload, handle)
+            _append_digest(temporary)
+            with open(temporary, "rb+") as handle:
+                os.fsync(handle.fileno())
     except FileNotFoundError as error:
         raise FileNotFoundError(f"tn.save: {error}") from None
 
@@ -125,7 +141,8 @@ def load(path: PathLike, map_location: Any = None) -> Any:
     map_location: None (tensors stay on the CPU), a device (`"cuda"`, `torch.device(...)`) or anything
     `torch.load` accepts. Tensors come back as plain torch tensors, ready for `load_state_dict`.
     Raises FileNotFoundError, UnsafeCheckpointError (the file holds code or arbitrary objects) or
-    CheckpointError (truncated, corrupt or not a checkpoint), each naming the path.
+    CheckpointError (truncated, corrupt, changed since it was saved, or not a checkpoint), each naming the path.
+    A file without a digest (plain `torch.save`) loads with a warning on the `tinygrad_n2n.serialization` logger.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -136,8 +153,9 @@ def load(path: PathLike, map_location: Any = None) -> Any:
         device = torch.device(map_location)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"tn.load: map_location={map_location!r} but CUDA is not available (loading {path!r})")
+    verified = _verify(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        loaded = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         lines = str(error).splitlines()
         if "weights only" in str(error).lower():
@@ -153,3 +171,60 @@ def load(path: PathLike, map_location: Any = None) -> Any:
             f"tn.load: {path!r} is not a readable checkpoint (truncated, corrupt, or another kind of file; "
             f"{type(error).__name__}: {detail})"
         ) from None
+    if not verified:
+        logger.warning("tn.load: %r carries no content digest (not written by tn.save): loaded unverified", path)
+    return loaded
+
+
+def _archive_digest(archive: zipfile.ZipFile, records: list[zipfile.ZipInfo]) -> str:
+    """SHA-256 over each record's name, size and bytes, in archive order (reads stream by stream; checks CRCs)."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(f"{record.filename}\0{record.file_size}\0".encode())
+        with archive.open(record) as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _append_digest(path: str) -> None:
+    """Add the DIGEST_RECORD (hex SHA-256 of every other record) to the zip archive torch.save wrote at `path`."""
+    with zipfile.ZipFile(path, "a") as archive:
+        records = archive.infolist()
+        folder = records[0].filename.partition("/")[0]  # torch reads only records inside the archive's folder
+        archive.writestr(f"{folder}/{DIGEST_RECORD}", _archive_digest(archive, records))
+
+
+def _verify(path: str) -> bool:
+    """Check the archive's declared size and its digest before torch reads it -> True when a digest matched.
+
+    False: no digest to check (a plain torch file, or not a zip archive: torch.load decides what it is).
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return False
+    except Exception as error:  # zipfile raises many kinds on damaged directories
+        raise CheckpointError(f"tn.load: {path!r} is corrupt (unreadable zip directory: {error})") from None
+    with archive:
+        records = archive.infolist()
+        declared, size = sum(record.file_size for record in records), os.path.getsize(path)
+        if declared > MAX_EXPANSION * size + EXPANSION_SLACK:
+            raise CheckpointError(
+                f"tn.load: refused {path!r}: its records declare {declared:,} bytes uncompressed from a {size:,}-byte "
+                "file (a compression bomb, or not a checkpoint)"
+            )
+        stored = [record for record in records if record.filename.endswith("/" + DIGEST_RECORD)]
+        if not stored:
+            return False
+        others = [record for record in records if record not in stored]
+        try:
+            expected = archive.read(stored[-1]).decode("ascii", "replace").strip()
+            actual = _archive_digest(archive, others)
+        except Exception as error:  # bad CRC, damaged local headers, ...
+            raise CheckpointError(f"tn.load: {path!r} is corrupt ({type(error).__name__}: {error})") from None
+    if actual != expected:
+        raise CheckpointError(
+            f"tn.load: {path!r} is corrupt: its content no longer matches the SHA-256 digest written with it"
+        )
+    return True
