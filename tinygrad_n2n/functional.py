@@ -25,6 +25,21 @@ from ._checks import (
     pair,
 )
 from ._tensor import Tensor
+from .activations import (  # noqa: F401  (part of this API)
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    logsumexp,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+)
 from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
 from .ops import conv, linalg, pool
 from .ops import elementwise as ew

@@ -10,6 +10,20 @@ from typing import Any
 import torch
 
 from .._tensor import Tensor
+from ..activations import (
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
+)
 from ..functional import (
     avg_pool2d,
     conv2d,
@@ -66,4 +80,19 @@ __all__ = [
     "tanh",
     "upsample_conv2d",
     "upsample_nearest",
+]
+# torch.nn.functional's activations, losses and normalisations
+__all__ += [
+    "celu",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "relu6",
+    "selu",
+    "silu",
+    "softplus",
 ]
