@@ -1,10 +1,10 @@
-"""`Module`: the registration, traversal, mode and state-dict machinery of every layer.
+"""`Module`: the registration, traversal, mode, conversion and state-dict machinery of every layer.
 
-Parameters and submodules are registered through attribute assignment, in assignment order, exactly as in
-torch.nn; their dotted names (`encoder.conv1.weight`) are the `state_dict` keys and the graph labels.
-Calling a module runs `forward` inside `tape.scope(module)` (entries are tagged with the modules they were
-recorded in) and, in eval mode, inside `tape.inference_scope` (nothing is recorded unless
-`tn.enable_grad()` forces it).
+Parameters, buffers and submodules are registered through attribute assignment, in assignment order, exactly
+as in torch.nn (reassigning one keeps its place); their dotted names (`encoder.conv1.weight`,
+`bn.running_mean`) are the `state_dict` keys and the graph labels. Calling a module runs `forward` inside
+`tape.scope(module)` (entries are tagged with the modules they were recorded in) and, in eval mode, inside
+`tape.inference_scope` (nothing is recorded unless `tn.enable_grad()` forces it).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import torch
 
 from .. import tape
 from .._tensor import Tensor
+from . import state_dict as sd
 from .parameter import Parameter
-from .state_dict import IncompatibleKeys, match_state_dict
+from .state_dict import IncompatibleKeys
 
 
 class ModuleError(ValueError):
@@ -36,73 +37,168 @@ def _as_input(value: Any) -> Any:
     return Tensor(value) if isinstance(value, (torch.Tensor, np.ndarray)) else value
 
 
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, (torch.Tensor, Tensor))
+
+
+def _refuse_torch_nn(name: str, value: Any) -> None:
+    """A torch.nn Parameter or Module given to an engine module would silently stay unregistered: refuse it."""
+    if isinstance(value, torch.nn.Parameter):
+        raise TypeError(
+            f"cannot assign a torch.nn.Parameter to '{name}': use tinygrad_n2n.nn.Parameter(tensor) instead"
+        )
+    if isinstance(value, torch.nn.Module):
+        raise TypeError(
+            f"cannot assign the torch.nn module {type(value).__name__} to '{name}': build it from tinygrad_n2n.nn "
+            "and copy its weights with load_state_dict(torch_module.state_dict())"
+        )
+
+
 class Module:
     """Base class of layers and models: subclass it, assign layers/Parameters in `__init__`, write `forward`.
 
     `module(*inputs)` runs `forward`; engine tensors and plain torch tensors are accepted as inputs.
+    Buffers (`register_buffer`) hold state that is not trained, such as BatchNorm's running statistics.
     """
 
     training: bool
+    _version: int = 1  # of the state-dict layout, as torch's: modules whose keys changed raise it
 
     def __init__(self) -> None:
-        self.__dict__.update(training=True, _parameters={}, _modules={})
+        self.__dict__.update(training=True, _parameters={}, _buffers={}, _non_persistent_buffers_set=set(), _modules={})
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
-        params: dict | None = self.__dict__.get("_parameters")
-        if isinstance(value, (Parameter, Module)):
-            if params is None:
-                raise AttributeError(
-                    f"cannot assign {type(value).__name__} '{name}' before {type(self).__name__}.__init__() "
-                    "called super().__init__()"
+        _refuse_torch_nn(name, value)
+        params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
+        if isinstance(value, (Parameter, Module)) and params is None:
+            raise AttributeError(
+                f"cannot assign {type(value).__name__} '{name}' before {type(self).__name__}.__init__() "
+                "called super().__init__()"
+            )
+        if isinstance(value, Parameter):
+            self._remove(name, keep=self._parameters)
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self._remove(name, keep=self._modules)
+            modules[name] = value  # type: ignore[index]
+        elif params is not None and name in params:
+            self._check_none(name, value, "Parameter")
+            params[name] = None
+        elif modules is not None and name in modules:
+            self._check_none(name, value, "Module")
+            modules[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            if value is not None and not _is_tensor(value):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (torch.Tensor or None expected)"
                 )
-            self._forget(name)
-            (params if isinstance(value, Parameter) else self._modules)[name] = value
-            return
-        for registry, kind in ((params, "Parameter"), (self.__dict__.get("_modules"), "Module")):
-            if registry is not None and name in registry:
-                if value is not None:
-                    raise TypeError(
-                        f"cannot assign {type(value).__name__} to '{name}' of {type(self).__name__}: it holds a "
-                        f"{kind}; assign a {kind} or None"
-                    )
-                registry[name] = None
-                return
-        object.__setattr__(self, name, value)
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _check_none(self, name: str, value: Any, kind: str) -> None:
+        if value is not None:
+            raise TypeError(
+                f"cannot assign {type(value).__name__} to '{name}' of {type(self).__name__}: it holds a {kind}; "
+                f"assign a {kind} or None"
+            )
 
     def __getattr__(self, name: str) -> Any:
-        for registry in ("_parameters", "_modules"):
+        for registry in ("_parameters", "_buffers", "_modules"):
             entries = self.__dict__.get(registry, {})
             if name in entries:
                 return entries[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
-        if name in self._parameters or name in self._modules:
-            self._forget(name)
+        if name in self._parameters or name in self._buffers or name in self._modules:
+            self._remove(name)
         else:
             object.__delattr__(self, name)
 
-    def _forget(self, name: str) -> None:
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        self.__dict__.pop(name, None)
+    def _remove(self, name: str, keep: dict | None = None) -> None:
+        """Forget `name` everywhere but in `keep` (so a reassignment keeps its place there, as torch)."""
+        for registry in (self.__dict__, self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def _check_new_name(self, kind: str, name: Any, registry: dict) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if kind == "module" else ""))
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register `param` (or None: a declared but absent parameter such as a disabled bias) as `name`."""
+        self._check_new_name("parameter", name, self.__dict__.get("_parameters", {}))
+        _refuse_torch_nn(name, param)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
-        self._forget(name)
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' (Parameter or None required)"
+            )
         self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Register `tensor` (a torch or engine tensor, or None) as the buffer `name`: state that is not trained.
+
+        Buffers move and cast with the module (`.to()` casts only floating-point ones) and, when `persistent`,
+        appear in `state_dict` after the module's parameters.
+        """
+        self._check_new_name("buffer", name, self.__dict__.get("_buffers", {}))
+        if tensor is not None and not _is_tensor(tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (torch Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        (self._non_persistent_buffers_set.discard if persistent else self._non_persistent_buffers_set.add)(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register `module` as the child `name`."""
+        _refuse_torch_nn(name, module)
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: '{name}' must be a Module or None, got {type(module).__name__}")
-        self._forget(name)
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name("module", name, self.__dict__.get("_modules", {}))
         self._modules[name] = module
 
-    register_module = add_module
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias for `add_module`."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is self); AttributeError names the missing step."""
+        module = self
+        for item in target.split(".") if target else []:
+            if not hasattr(module, item):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path `target`, e.g. `encoder.conv1.weight`."""
+        return self._get_member(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target: str) -> Any:
+        """The buffer at the dotted path `target`, e.g. `bn.running_mean`."""
+        return self._get_member(target, "_buffers", "a buffer")
+
+    def _get_member(self, target: str, registry: str, what: str) -> Any:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in getattr(module, registry):
+            raise AttributeError(f"`{name}` is not {what}")
+        return getattr(module, name)
 
     # ------------------------------------------------------------ traversal (explicit stack, no recursion)
     def named_modules(
@@ -125,42 +221,57 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
-        """This module and every descendant, in pre-order."""
+        """This module and every descendant (shared ones once unless `remove_duplicate=False`), in pre-order."""
         for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """(name, module) of the direct submodules, in registration order."""
-        yield from ((n, m) for n, m in self._modules.items() if m is not None)
+        """(name, module) of the direct submodules (each once), in registration order."""
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator[Module]:
         """The direct submodules, in registration order."""
         yield from (m for _, m in self.named_children())
 
-    def _all_named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Every (name, parameter) under every name, shared modules included (torch's state-dict keys)."""
-        for module_name, module in self.named_modules(prefix=prefix, remove_duplicate=False):
-            for name, param in module._parameters.items():
-                if param is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), param
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Any]]:
+        """(dotted name, tensor) from each module's `registry`, as torch's `_named_members`."""
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        seen: set[int] = set()
+        for module_name, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) of every parameter (shared ones once), e.g. `0.weight`, `enc.conv1.bias`."""
-        named = self._all_named_parameters(prefix)
-        if not recurse:
-            named = ((f"{prefix}.{n}" if prefix else n, p) for n, p in self._parameters.items() if p is not None)
-        seen: set[int] = set()
-        for name, param in named:
-            if not remove_duplicate or id(param) not in seen:
-                seen.add(id(param))
-                yield name, param
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every parameter (shared ones once), in registration order; hand these to an optimizer."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
+
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Any]]:
+        """(dotted name, buffer) of every buffer, persistent or not (shared ones once), e.g. `bn.running_var`."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        """Every buffer (persistent or not), in registration order."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Total number of scalar parameters (only those requiring a gradient if `trainable_only`)."""
@@ -173,13 +284,14 @@ class Module:
         fn(self)
         return self
 
-    # ------------------------------------------------------------ modes, devices, gradients
+    # ------------------------------------------------------------ modes, devices, dtypes, gradients
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (True) or eval mode (False) on this module and all descendants; returns self."""
+        """Set training mode (True) or eval mode (False) on this module and, through `train`, every child."""
         if not isinstance(mode, bool):
-            raise TypeError(f"train: mode must be a bool, got {type(mode).__name__}")
-        for module in self.modules():
-            module.training = mode
+            raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -189,32 +301,73 @@ class Module:
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter; returns self."""
         for param in self.parameters():
-            param.requires_grad = requires_grad
+            param.requires_grad_(requires_grad)
+        return self
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Module:
+        """Replace the data of every parameter, gradient and buffer by `fn(data)`; parameters keep their identity."""
+        for module in self.modules():
+            for param in (p for p in module._parameters.values() if p is not None):
+                param.data = fn(param.data)
+                if param.gradient is not None:
+                    param.gradient = fn(param.gradient)
+            for name, buffer in module._buffers.items():
+                if isinstance(buffer, Tensor):
+                    buffer.data = fn(buffer.data)
+                elif buffer is not None:
+                    module._buffers[name] = fn(buffer)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Move/cast every parameter (and its gradient) in place, with `torch.Tensor.to` arguments; returns self."""
-        for param in self.parameters():
-            param.data = param.data.to(*args, **kwargs)
-            if param.gradient is not None:
-                param.gradient = param.gradient.to(*args, **kwargs)
-        return self
+        """Move and/or cast parameters, gradients and buffers in place (`torch.Tensor.to` arguments); returns self.
 
-    def double(self) -> Module:
-        """Cast every parameter to float64; returns self."""
-        return self.to(torch.float64)
+        As torch, a dtype must be floating point (or complex) and casts only the floating-point (complex) tensors:
+        integer buffers such as BatchNorm's `num_batches_tracked` keep their dtype.
+        """
+        device, dtype, non_blocking, memory_format = torch._C._nn._parse_to(*args, **kwargs)
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(
+                f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
+            )
+
+        def convert(t: torch.Tensor) -> torch.Tensor:
+            cast = dtype if t.is_floating_point() or t.is_complex() else None
+            if memory_format is not None and t.dim() in (4, 5):
+                return t.to(device, cast, non_blocking, memory_format=memory_format)
+            return t.to(device, cast, non_blocking)
+
+        return self._apply(convert)
+
+    def _cast_floating(self, dtype: torch.dtype) -> Module:
+        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
 
     def float(self) -> Module:
-        """Cast every parameter to float32; returns self."""
-        return self.to(torch.float32)
+        """Cast floating-point parameters and buffers to float32; returns self."""
+        return self._cast_floating(torch.float32)
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64; returns self."""
+        return self._cast_floating(torch.float64)
+
+    def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16; returns self."""
+        return self._cast_floating(torch.float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating-point parameters and buffers to bfloat16; returns self."""
+        return self._cast_floating(torch.bfloat16)
+
+    def type(self, dst_type: torch.dtype | str) -> Module:
+        """Cast every parameter and buffer, integer ones included, to `dst_type` (as torch); returns self."""
+        return self._apply(lambda t: t.type(dst_type))
 
     def cpu(self) -> Module:
-        """Move every parameter to the CPU; returns self."""
-        return self.to("cpu")
+        """Move every parameter and buffer to the CPU; returns self."""
+        return self._apply(lambda t: t.cpu())
 
-    def cuda(self, device: int | str | None = None) -> Module:
-        """Move every parameter to a CUDA device (the current one by default); returns self."""
-        return self.to(torch.device("cuda", device) if isinstance(device, int) else device or "cuda")
+    def cuda(self, device: int | str | torch.device | None = None) -> Module:
+        """Move every parameter and buffer to a CUDA device (the current one by default); returns self."""
+        return self._apply(lambda t: t.cuda(device))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop (or zero in place) the gradient of every parameter."""
@@ -225,34 +378,43 @@ class Module:
                 param.gradient.zero_()
 
     # ------------------------------------------------------------ state dicts
-    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Any]:
-        """`prefix` + dotted name -> raw torch tensor (shares storage with the parameter; Parameter if keep_vars).
+    def state_dict(
+        self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Any]:
+        """`prefix` + dotted name -> raw torch tensor, for every parameter and persistent buffer, in torch's order.
 
-        As in torch, a shared layer's parameters appear under each of its names.
+        Values share storage with the module (the Parameter or buffer itself if `keep_vars`). As in torch, a
+        shared layer's entries appear under each of its names; `destination` (a dict) is filled and returned.
         """
-        return OrderedDict(
-            (prefix + name, param if keep_vars else param.data) for name, param in self._all_named_parameters()
-        )
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+        if hasattr(destination, "_metadata"):
+            destination._metadata.update(sd.versions(self, prefix))
+        for key, (_, _, value) in sd.named_state(self, prefix).items():
+            destination[key] = value if keep_vars else (value.data if isinstance(value, Tensor) else value.detach())
+        return destination
+
+    def _state_defaults(self, version: int | None) -> dict[str, Any]:
+        """Local name -> value for entries that a state dict of layout `version` (None: unknown) may lack."""
+        return {}
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> IncompatibleKeys:
-        """Copy values into the parameters (keeping their dtype/device); accepts engine or torch tensors.
+        """Copy values into the parameters and persistent buffers (keeping their dtype/device); accepts engine
+        tensors, torch tensors or NumPy arrays, so a torch.nn model's state_dict() loads into its twin.
 
         Every missing key, unexpected key (when `strict`) and shape mismatch is listed in one RuntimeError,
-        raised before anything is copied. So a torch.nn model's state_dict() loads into the equivalent model.
-        `assign=True` makes each parameter hold the given tensor itself (its dtype/device) instead of a copy.
+        raised before anything is copied. `assign=True` makes each parameter or buffer hold the given tensor
+        itself (its dtype/device) instead of a copy.
         """
-        own = dict(self._all_named_parameters())
-        values, missing, unexpected = match_state_dict(own, state_dict, strict, type(self).__name__)
-        for key, value in values.items():
-            own[key].data = value if assign else own[key].data.copy_(value)
-        return IncompatibleKeys(missing, unexpected)
+        return sd.load(self, state_dict, strict, assign)
 
     # ------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses define it and callers use `module(*inputs)`, never `forward` directly."""
-        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(_as_input(a) for a in args)
