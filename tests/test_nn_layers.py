@@ -176,8 +176,10 @@ def test_sequential_indexing_slicing_len_iteration_append():
     assert out.shape == (5, 1) and bool(((out.data > 0) & (out.data < 1)).all())
     with pytest.raises(IndexError, match="out of range"):
         seq[4]
-    with pytest.raises(TypeError, match="must be a Module"):
+    with pytest.raises(TypeError, match=r"torch\.nn module ReLU to '1': build it from tinygrad_n2n\.nn"):
         nn.Sequential(nn.ReLU(), torch.nn.ReLU())
+    with pytest.raises(TypeError, match="int is not a Module subclass"):
+        nn.Sequential(nn.ReLU(), 3)
     listed = nn.ModuleList([nn.Linear(1, 1), nn.Linear(1, 1)])
     assert len(listed) == 2 and len(list(listed.parameters())) == 4
 

@@ -8,7 +8,7 @@ Unlike torch.nn, a module in eval mode records nothing on the tape (its outputs 
 from . import functional, init
 from . import utils as utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d, ConvTranspose2d, Upsampling
 from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
@@ -32,9 +32,12 @@ __all__ = [
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
     "ModuleError",
     "ModuleList",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "ReLU",
     "Sequential",
     "Sigmoid",
