@@ -7,7 +7,27 @@ Unlike torch.nn, a module in eval mode records nothing on the tape (its outputs 
 
 from . import functional, init
 from . import utils as utils
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d, ConvTranspose2d, Upsampling
 from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
@@ -17,31 +37,44 @@ from .parameter import Parameter
 from .state_dict import IncompatibleKeys
 
 __all__ = [
+    "CELU",
+    "ELU",
+    "GELU",
+    "SELU",
     "AvgPool2d",
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
     "Identity",
     "IncompatibleKeys",
     "L1Loss",
     "LeakyReLU",
     "Linear",
+    "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleError",
     "ModuleList",
+    "PReLU",
     "Parameter",
     "ParameterDict",
     "ParameterList",
     "ReLU",
+    "ReLU6",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "Upsample",
     "Upsampling",

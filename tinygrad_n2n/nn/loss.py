@@ -25,14 +25,14 @@ class MSELoss(_Loss):
     """Mean squared error. input, target: same shape -> scalar ('mean'/'sum') or that shape ('none')."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error. input, target: same shape -> scalar ('mean'/'sum') or that shape ('none')."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
