@@ -132,3 +132,10 @@ def test_eval_mode_modules_record_inside_tn_enable_grad_only():
 def test_tn_switches_are_torchs_own():
     assert tn.no_grad is torch.no_grad and tn.set_grad_enabled is torch.set_grad_enabled
     assert tn.inference_mode is torch.inference_mode
+
+
+def test_ops_that_save_tensors_run_under_inference_mode():
+    x = tn.Tensor(torch.ones(3), requires_grad=True)
+    with tn.inference_mode():
+        out = (x.exp() * x).sum()
+    assert not out.requires_grad and out.item() == pytest.approx(3 * torch.e)

@@ -55,11 +55,20 @@ class Context:
     needs_input_grad: tuple = ()
 
     def save_for_backward(self, *tensors: torch.Tensor | None) -> None:
-        """Keep raw tensors (or None, numbers, indices) that `backward` needs, with the tensors' current versions."""
+        """Keep raw tensors (or None, numbers, indices) that `backward` needs; when the op is being recorded
+        (`needs_input_grad` is set), also the tensors' current versions."""
         self.saved_tensors = tensors
+        if not self.needs_input_grad:
+            return  # nothing records (no_grad, inference_mode, no input needs a gradient): no versions to keep
         versions = []  # a plain loop: this runs for most recorded ops
-        for t in tensors:
-            versions.append(t._version if t.__class__ is torch.Tensor else None)
+        try:
+            for t in tensors:
+                versions.append(t._version if t.__class__ is torch.Tensor else None)
+        except RuntimeError as error:  # only inference tensors have no version counter
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward: a tensor created under inference_mode is used "
+                "by an op that records; make it outside inference_mode, or record on a .clone() made outside it"
+            ) from error
         self.saved_versions = versions
 
 
@@ -100,12 +109,14 @@ class Function:
                 raw.append(x)
                 needs.append(False)
         ctx = Context()
+        recording = True in needs and tape._state.enabled and _grad_mode()
+        if recording:
+            ctx.needs_input_grad = tuple(needs)
         try:
             out = cls.forward(ctx, *raw, **attrs)
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
-        if True in needs and tape._state.enabled and _grad_mode():
-            ctx.needs_input_grad = tuple(needs)
+        if recording:
             result = tensor_type._make(out, True)
             result._entry = tape.record(cls, ctx, inputs, result)
             return result
