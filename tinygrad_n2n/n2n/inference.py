@@ -1,4 +1,4 @@
-"""Running a denoiser on images of any size: device choice, input checks, padding to the network's stride, batching."""
+"""Running a denoiser on images of any size: device choice, input checks, batches of small images, tiles of big ones."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from typing import Any
 
 import torch
 
-from .. import no_grad
 from .._tensor import Tensor
 from ..nn import Module
-from .models import DOWNSAMPLING
+from .tiling import WINDOW, denoise_tiled, inference, run_padded
 
 
 class InputError(ValueError):
     """Images given to predict/denoise/train are not (N, 3, H, W) values in [0, 255] (message says why)."""
+
+
+class DeviceError(ValueError):
+    """The requested device does not exist or is not usable here (message says which and what to use)."""
 
 
 def check_images(images: Any, name: str = "input", allow_empty: bool = False) -> torch.Tensor:
@@ -41,10 +44,26 @@ def check_images(images: Any, name: str = "input", allow_empty: bool = False) ->
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """'auto' or None -> CUDA when available, else CPU; otherwise the named device."""
+    """'auto' or None -> CUDA when available, else CPU; otherwise the named device, checked to be usable.
+
+    Raises DeviceError (one line: which device, why, what to use instead) for an unknown name or a device
+    this machine or this torch build lacks.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise DeviceError(f"unknown device {device!r}: use cpu, cuda, cuda:N, mps or auto") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"device {device!r}: CUDA is not available here (no GPU, or a CPU-only torch); use cpu")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise DeviceError(f"device {device!r}: there are only {torch.cuda.device_count()} CUDA devices")
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError(f"device {device!r}: Apple's MPS is not available here; use cpu")
+    if chosen.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"device {device!r} is not supported: use cpu, cuda, cuda:N, mps or auto")
+    return chosen
 
 
 def to_unit(images: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:
@@ -57,26 +76,19 @@ def denoise_batches(
 ) -> torch.Tensor:
     """Denoise (N, 3, H, W) in [0, 255] of any H, W -> float (N, 3, H, W) in [0, 255] on the CPU.
 
-    Pads each batch (reflection, or replication when an image is too small) to a multiple of DOWNSAMPLING,
-    runs the network in eval mode under no_grad (the tape does not grow), crops back and clamps. Batches of
-    at most `batch_size` images, shrunk for large images so that one batch holds about 64 32×32 patches' worth
-    of pixels or one image, bound memory.
+    Eval mode under no_grad (the tape does not grow), each batch padded to the network's stride and cropped
+    back (`tiling.run_padded`). Small images go in batches of at most `batch_size`, shrunk so that one batch
+    holds about 64 32×32 patches' worth of pixels or one image; an image wider or taller than
+    `tiling.WINDOW` is denoised window by window (`tiling.denoise_tiled`), which bounds memory.
     """
     n, _, height, width = images.shape
-    pad_h, pad_w = -height % DOWNSAMPLING, -width % DOWNSAMPLING
+    if max(height, width) > WINDOW:
+        tiles = [denoise_tiled(net, image, 255.0, device, dtype) * 255 for image in images]
+        return torch.stack(tiles) if tiles else torch.empty(0, 3, height, width)
     per_batch = max(1, min(batch_size, (batch_size * 32 * 32) // (height * width)))
-    was_training = net.training
-    net.eval()
     outputs = []
-    try:
-        with no_grad():
-            for start in range(0, n, per_batch):
-                x = to_unit(images[start : start + per_batch], device, dtype)
-                if pad_h or pad_w:
-                    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-                    x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-                out = net(Tensor(x)).data[:, :, :height, :width]
-                outputs.append((out.clamp(0, 1) * 255).float().cpu())
-    finally:
-        net.train(was_training)
+    with inference(net):
+        for start in range(0, n, per_batch):
+            x = to_unit(images[start : start + per_batch], device, dtype)
+            outputs.append((run_padded(net, x) * 255).float().cpu())
     return torch.cat(outputs) if outputs else torch.empty(0, 3, height, width)
