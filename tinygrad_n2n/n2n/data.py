@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import images
 from .extras import require
 
 # Bundled with scikit-image (no download). The stereo pair stays on one side: its two views nearly coincide.
@@ -62,13 +63,15 @@ class Noise:
     def __post_init__(self) -> None:
         if self.kind not in ("gaussian", "poisson"):
             raise DataError(f"noise kind must be 'gaussian' or 'poisson', got {self.kind!r}")
-        if not 0 <= self.low <= self.high or (self.kind == "poisson" and self.low <= 0):
-            raise DataError(f"noise level must satisfy 0 < low ≤ high, got [{self.low}, {self.high}]")
+        finite = np.isfinite(self.low) and np.isfinite(self.high)
+        if not finite or not 0 <= self.low <= self.high or (self.kind == "poisson" and self.low <= 0):
+            raise DataError(f"noise level must be finite with 0 < low ≤ high, got [{self.low}, {self.high}]")
 
     @classmethod
     def parse(cls, spec: str) -> Noise:
         """'gaussian:25' (σ in 0-255 units), 'gaussian:0-50' (σ range), 'poisson:30' or 'poisson:5-50' (peak)."""
-        match = re.fullmatch(r"(gaussian|poisson)(?::([0-9.]+)(?:-([0-9.]+))?)?", spec.strip().lower())
+        number = r"(\d+(?:\.\d*)?|\.\d+)"
+        match = re.fullmatch(rf"(gaussian|poisson)(?::{number}(?:-{number})?)?", spec.strip().lower())
         if match is None:
             raise DataError(f"bad noise spec {spec!r}: use e.g. gaussian:25, gaussian:0-50, poisson:30, poisson:5-50")
         kind, low, high = match.groups()
@@ -136,17 +139,16 @@ def skimage_image(name: str) -> torch.Tensor:
 
 
 def read_image(path: str | Path) -> torch.Tensor:
-    """Read a PNG/JPEG/... file -> uint8 (3, H, W); a missing, corrupt or non-image file raises DataError."""
-    pil_image = require("PIL.Image", "reading image files")
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such image file: {path}")
+    """Read an image file (any mode Pillow reads, see `images`) -> uint8 (3, H, W); grey becomes 3 channels.
+
+    A missing, corrupt or non-image file raises DataError. Deeper images (16-bit, float) are rounded to 8 bits.
+    """
     try:
-        with pil_image.open(path) as image:
-            array = np.asarray(image.convert("RGB"))
-    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
-        raise DataError(f"cannot read {path} as an image ({error})") from None
-    return to_chw_uint8(array)
+        picture = images.read_picture(path, max_pixels=None)
+    except images.ImageFileError as error:
+        raise DataError(str(error)) from None
+    scaled = (picture.colour.to(torch.float32) * (255 / picture.white)).round_().to(torch.uint8)
+    return scaled.expand(3, -1, -1).contiguous()
 
 
 def folder_images(folder: str | Path) -> list[torch.Tensor]:
@@ -279,16 +281,20 @@ class Dataset:
 
 
 def load_data(spec: DataSpec) -> Dataset:
-    """Make or read the pairs `spec` describes -> Dataset, uint8 (N, 3, 32, 32) pairs (course files: as stored)."""
+    """Make or read the pairs `spec` describes -> Dataset, uint8 (N, 3, 32, 32) pairs (course files: as stored).
+
+    val_size 0: no validation pairs (Dataset.val is None), except for course files, whose val_data.pkl is used.
+    """
     noise, source = Noise.parse(spec.noise), spec.source
     if source == "default":
         train = default_train(spec.train_size, noise, spec.seed)
         names = f"train {', '.join(TRAIN_IMAGES)}; val {', '.join(VAL_IMAGES)}"
-        return Dataset(train, default_val(spec.val_size, noise), f"scikit-image photos, {names}")
+        val = default_val(spec.val_size, noise) if spec.val_size else None
+        return Dataset(train, val, f"scikit-image photos, {names}")
     folder = Path(source)
     if (folder / "train_data.pkl").exists() or (folder / "val_data.pkl").exists():
         (noisy_a, noisy_b), val = course_data(folder)
         train = noisy_a[: spec.train_size], noisy_b[: spec.train_size]
         return Dataset(train, val, f"course files in {folder}")
     train, val = folder_pairs(folder, spec.train_size, noise, spec.seed)
-    return Dataset(train, val, f"images in {folder}")
+    return Dataset(train, val if spec.val_size else None, f"images in {folder}")
