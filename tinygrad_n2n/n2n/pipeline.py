@@ -17,9 +17,9 @@ import torch
 from ..nn import Module
 from ..optim import Optimizer
 from .data import Dataset, DataSpec
-from .inference import denoise_batches, pick_device
+from .inference import InputError, denoise_batches, pick_device
 from .model_file import save_model
-from .models import build
+from .models import DOWNSAMPLING, build
 from .report import save_curves, save_grid, write_csv
 from .train import TrainConfig, Trainer, TrainingInterrupted
 
@@ -69,11 +69,14 @@ def run_training(
     by config.train.seed. resume: a `Trainer.state_dict()` (a checkpoint's "trainer") to continue from.
     With `out_dir` (an existing folder; needs config.data): checkpoint.tn, metrics.csv and curves.png after
     every epoch, model.tn and samples.png at the end. Ctrl-C: saves checkpoint.tn, raises TrainingInterrupted.
+    A NaN or infinite loss raises DivergedError and writes nothing: the last checkpoint.tn stays the last good one.
+    The caller holds `out_dir` (`run_folder.claim`), so that no other run writes there meanwhile.
     """
     progress = progress or Progress()
     if out_dir is not None and config.data is None:
         raise ValueError("run_training: writing to out_dir needs config.data (checkpoints store it for resuming)")
     device = pick_device(config.device)
+    check_trainable(*data.train)
     if net is None:
         torch.manual_seed(config.train.seed)
         net = build(config.arch).to(device)
@@ -93,6 +96,19 @@ def run_training(
     if out_dir is not None:
         _save_results(trainer, config, data, out_dir)
     return trainer
+
+
+def check_trainable(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+    """Training pairs: (N, 3, H, W) each, N ≥ 1, H and W multiples of DOWNSAMPLING; else InputError saying so."""
+    if len(inputs) == 0:
+        raise InputError("train: there are no training pairs")
+    height, width = inputs.shape[-2:]
+    if height % DOWNSAMPLING or width % DOWNSAMPLING:
+        raise InputError(
+            f"train: image height and width must be multiples of {DOWNSAMPLING} (the networks halve the resolution "
+            f"twice), got {height}×{width}; crop the pairs, e.g. x[..., :{height // DOWNSAMPLING * DOWNSAMPLING}, "
+            f":{width // DOWNSAMPLING * DOWNSAMPLING}]"
+        )
 
 
 def _save_checkpoint(trainer: Trainer, config: RunConfig, out_dir: Path) -> None:

@@ -24,6 +24,7 @@ from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
 from .inference import denoise_batches, to_unit
 from .metrics import psnr
+from .progress import progress_bar
 
 
 @dataclass
@@ -41,6 +42,14 @@ class TrainConfig:
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during `fit`: raised after the current step finished, so the trainer's state is consistent."""
+
+
+class DivergedError(RuntimeError):
+    """The loss or the weights became NaN or infinite; `epoch` and `step` (1-based) say where."""
+
+    def __init__(self, what: str, epoch: int, step: int) -> None:
+        super().__init__(f"training diverged: {what} at epoch {epoch}, step {step}")
+        self.epoch, self.step = epoch, step
 
 
 def make_optimizer(net: Module, config: TrainConfig) -> Optimizer:
@@ -80,30 +89,6 @@ def batches(
         yield augment(inputs[index], targets[index], flags[index])
 
 
-class _NoBar:
-    """Stands in for tqdm's bar when the bar is off or tqdm is not installed (a bare `pip install`)."""
-
-    def set_postfix(self, **values: Any) -> None:
-        """Ignore the loss and speed a bar would show."""
-
-    def update(self, steps: int = 1) -> None:
-        """Ignore progress."""
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def _progress_bar(enabled: bool, **options: Any) -> Any:
-    """`tqdm.auto.tqdm(**options)` when `enabled` and tqdm is installed, else a bar that draws nothing."""
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # a bare install: train without a bar
-        return _NoBar()
-    return tqdm(**options)
-
-
 class _DeferredInterrupt:
     """While active (main thread only), Ctrl-C sets a flag instead of raising mid-step."""
 
@@ -140,6 +125,7 @@ class Trainer:
         optimizer: Optimizer | None = None,
     ) -> None:
         self.net, self.config, self.device, self.dtype = net, config, torch.device(device), dtype
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer or make_optimizer(net, config)
         self.scheduler = None
         if config.schedule == "cosine":
@@ -150,16 +136,21 @@ class Trainer:
         self.history: list[dict[str, float]] = []
 
     def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
-        """One optimisation step on a batch (B, 3, H, W) in [0, 255]; returns the batch's MSE loss (in [0,1]²)."""
+        """One optimisation step on a batch (B, 3, H, W) in [0, 255]; returns the batch's MSE loss (in [0,1]²).
+
+        A NaN or infinite loss raises DivergedError before the weights are touched.
+        """
         x = Tensor(to_unit(inputs, self.device, self.dtype))
         y = Tensor(to_unit(targets, self.device, self.dtype))
         loss = F.mse_loss(self.net(x), y)
+        if not math.isfinite(value := loss.item()):
+            raise DivergedError(f"the loss is {value}", self.epoch + 1, self.step + 1)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
-        return loss.item()
+        return value
 
     def fit(
         self,
@@ -180,7 +171,7 @@ class Trainer:
         with _DeferredInterrupt() as interrupt:
             while self.epoch < self.config.epochs:
                 desc = f"epoch {self.epoch + 1}/{self.config.epochs}"
-                bar = _progress_bar(progress, total=total, initial=self.step, desc=desc)
+                bar = progress_bar(progress, total=total, initial=self.step, desc=desc)
                 started, seen = time.perf_counter(), 0
                 for batch_in, batch_target in batches(inputs, targets, self.config, self.epoch, self.step):
                     if max_steps is not None and steps_done >= max_steps:
@@ -202,6 +193,8 @@ class Trainer:
         return self.history
 
     def _end_epoch(self, n: int, val: tuple[torch.Tensor, torch.Tensor] | None, seconds: float, seen: int) -> None:
+        if not all(parameter.data.isfinite().all() for parameter in self.net.parameters()):
+            raise DivergedError("the weights hold NaN or infinite values", self.epoch + 1, self.step)
         row = {"epoch": self.epoch + 1, "train_loss": self.loss_sum / n, "lr": self.optimizer.param_groups[0]["lr"]}
         row.update(seconds=seconds, img_per_s=seen / max(seconds, 1e-9))
         if val is not None:
@@ -228,7 +221,11 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what `state_dict()` saved (the network and optimizer must have the same structure)."""
+        """Restore what `state_dict()` saved (the network and optimizer must have the same structure).
+
+        When this trainer's config has other epochs or another lr than the saved one (`train --resume
+        --epochs/--lr`), the schedule follows the new config from the saved step on.
+        """
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
@@ -236,3 +233,18 @@ class Trainer:
         self.epoch, self.step, self.loss_sum = int(state["epoch"]), int(state["step"]), float(state["loss_sum"])
         self.history = [dict(row) for row in state["history"]]
         torch.set_rng_state(state["torch_rng"])
+        saved = state.get("config", {})
+        if (saved.get("epochs"), saved.get("lr")) != (self.config.epochs, self.config.lr):
+            self._reschedule()
+
+    def _reschedule(self) -> None:
+        """Set the lr a run started with this config would have now, and go on along that run's cosine curve."""
+        steps_done = self.epoch * self.steps_per_epoch + self.step
+        total = max(1, self.config.epochs * self.steps_per_epoch)
+        lr = self.config.lr
+        if self.scheduler is not None:
+            lr *= (1 + math.cos(math.pi * min(steps_done, total) / total)) / 2
+        for group in self.optimizer.param_groups:
+            group["initial_lr"], group["lr"] = self.config.lr, lr
+        if self.scheduler is not None:
+            self.scheduler = CosineAnnealingLR(self.optimizer, T_max=total, last_epoch=steps_done - 1)
