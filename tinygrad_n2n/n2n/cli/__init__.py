@@ -1,81 +1,113 @@
 """`tinygrad-n2n` / `python -m tinygrad_n2n`: train, eval, denoise, graph and demo (argparse subcommands).
 
-User mistakes (missing or corrupt files, bad arguments, bad data) print one line and exit with code 2 (1 for
-other failures, a missing optional package among them); Ctrl-C exits with 130 after saving a resumable
-checkpoint when training.
+Every failure is one line on stderr saying what went wrong, where, and what to do. Exit codes: 0 done,
+2 a usage error (a bad argument, a missing, corrupt or unsupported input file, an output that cannot be
+written), 1 a runtime failure (training diverged, the run folder is busy, a missing optional package,
+an I/O or device error), 130 interrupted (Ctrl-C; a training run saves a resumable checkpoint first).
+Set TINYGRAD_N2N_DEBUG=1 to get a traceback instead of the line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ... import serialization
-from .. import data
+from .. import data, images, run_folder
 from ..extras import MissingExtraError
-from ..inference import InputError
+from ..images import MAX_PIXELS
+from ..inference import DeviceError, InputError
 from ..model_file import ModelFileError
 from ..models import ARCHITECTURES
+from . import args as types
 from . import commands
+from .commands import TRAIN_DEFAULTS as DEFAULTS
 
-USER_ERRORS = (commands.UsageError, data.DataError, InputError, ModelFileError, serialization.CheckpointError)
+USAGE_ERRORS = (
+    commands.UsageError,
+    data.DataError,
+    images.ImageFileError,
+    InputError,
+    DeviceError,
+    ModelFileError,
+    run_folder.FolderNotWritableError,
+    serialization.CheckpointError,
+)
+RUNTIME_ERRORS = (OSError, RuntimeError, MemoryError, MissingExtraError)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (CUDA when available)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (CUDA when available)")
+    parser.add_argument("--threads", type=types.positive_int, help="CPU threads for torch (default: torch's choice)")
 
 
-def _add_data(parser: argparse.ArgumentParser, train_size: int = 20_000) -> None:
+def _add_data(parser: argparse.ArgumentParser, training: bool) -> None:
+    """The data flags; for `train` their defaults are None, so that `--resume` knows which were given."""
+    default = (lambda name: None) if training else DEFAULTS.get
     parser.add_argument(
         "--data",
-        default="default",
+        default=default("data"),
         help="'default' (photos bundled with scikit-image), a folder with the course's train_data.pkl/val_data.pkl,"
-        " or a folder of images (PNG/JPEG; the last 20%% by name are held out)",
+        " or a folder of images (PNG/JPEG/TIFF/...; the last 20%% by name are held out)",
     )
-    parser.add_argument("--train-size", type=int, default=train_size, help="training pairs (default %(default)s)")
-    parser.add_argument("--val-size", type=int, default=1000, help="validation pairs (default %(default)s)")
+    if training:
+        size_help = f"training pairs (default {DEFAULTS['train_size']})"
+        parser.add_argument("--train-size", type=types.positive_int, help=size_help)
+    val_help = f"validation pairs (default {DEFAULTS['val_size']}" + ("; 0: no validation)" if training else ")")
+    val_type = types.count if training else types.positive_int
+    parser.add_argument("--val-size", type=val_type, default=default("val_size"), help=val_help)
     parser.add_argument(
         "--noise",
-        default="gaussian:25",
+        type=types.noise,
+        default=default("noise"),
         help="gaussian:SIGMA or gaussian:LOW-HIGH (0-255 units), poisson:PEAK or poisson:LOW-HIGH "
-        "(default %(default)s)",
+        f"(default {DEFAULTS['noise']})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data, the initialisation and the batches")
+    seed_help = f"seed of the data, the initialisation and the batches, 0 to {types.MAX_SEED} (default 0)"
+    parser.add_argument("--seed", type=types.seed, default=default("seed"), help=seed_help)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `tinygrad-n2n` parser: one subcommand per handler (train, eval, denoise, graph, demo)."""
-    parser = argparse.ArgumentParser(
-        prog="tinygrad-n2n", description="Noise2Noise denoising on the tinygrad_n2n engine (never torch.autograd)."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_train(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a denoiser on pairs of noisy images")
-    _add_data(train)
-    train.add_argument("--arch", choices=ARCHITECTURES, default="default", help="network (default %(default)s)")
-    train.add_argument("--epochs", type=int, default=6, help="epochs (default %(default)s)")
-    train.add_argument("--batch-size", type=int, default=32, help="batch size (default %(default)s)")
-    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="(default %(default)s)")
-    train.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default %(default)s)")
-    train.add_argument("--schedule", choices=("cosine", "constant"), default="cosine", help="(default %(default)s)")
-    train.add_argument("--resume", help="continue a run from its checkpoint.tn (its settings are used)")
-    train.add_argument("--out", default="runs/train", help="output folder (default %(default)s)")
+    _add_data(train, training=True)
+    train.add_argument("--arch", choices=ARCHITECTURES, help="network: default (a small U-Net, the default) or course")
+    epochs = f"epochs (default {DEFAULTS['epochs']}); with --resume, the run's new total"
+    train.add_argument("--epochs", type=types.positive_int, help=epochs)
+    train.add_argument("--batch-size", type=types.positive_int, help=f"(default {DEFAULTS['batch_size']})")
+    train.add_argument("--optimizer", choices=("adam", "sgd"), help=f"(default {DEFAULTS['optimizer']})")
+    lr = f"peak learning rate, finite and > 0 (default {DEFAULTS['lr']:g}); applies with --resume"
+    train.add_argument("--lr", type=types.learning_rate, help=lr)
+    train.add_argument("--schedule", choices=("cosine", "constant"), help=f"(default {DEFAULTS['schedule']})")
+    train.add_argument("--resume", help="continue a run from its checkpoint.tn (--epochs and --lr may change)")
+    train.add_argument("--out", help="output folder (default runs/train; with --resume, the checkpoint's folder)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(train)
     train.set_defaults(handler=commands.train_command)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `tinygrad-n2n` parser: one subcommand per handler (train, eval, denoise, graph, demo)."""
+    parser = types.OneLineParser(
+        prog="tinygrad-n2n", description="Noise2Noise denoising on the tinygrad_n2n engine (never torch.autograd)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(sub)
+
     evaluate = sub.add_parser("eval", help="PSNR of a model on a data source's validation pairs")
     evaluate.add_argument("--model", help="model file from `train` (default: the shipped pretrained model)")
-    _add_data(evaluate, train_size=0)
+    _add_data(evaluate, training=False)
     evaluate.add_argument("--nlmeans", action="store_true", help="also score non-local means with the true σ")
     _add_common(evaluate)
     evaluate.set_defaults(handler=commands.eval_command)
 
-    denoise = sub.add_parser("denoise", help="denoise an image file (PNG/JPEG, any size)")
-    denoise.add_argument("input", help="noisy image file")
-    denoise.add_argument("output", help="where to write the denoised image (.png, .jpg)")
+    denoise = sub.add_parser("denoise", help="denoise an image file (any size, mode and bit depth Pillow reads)")
+    denoise.add_argument("input", help="noisy image file (PNG, JPEG, TIFF, WebP, BMP, GIF, PGM, ...)")
+    denoise.add_argument("output", help="where to write the denoised image: " + ", ".join(images.FORMATS))
     denoise.add_argument("--model", help="model file from `train` (default: the shipped pretrained model)")
+    limit = f"refuse images above this many pixels; 0: no limit (default {MAX_PIXELS:,}, about 2 GB of memory)"
+    denoise.add_argument("--max-pixels", type=types.count, default=MAX_PIXELS, help=limit)
+    denoise.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_common(denoise)
     denoise.set_defaults(handler=commands.denoise_command)
 
@@ -86,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train briefly, evaluate, denoise a photo, draw curves and the graph")
     demo.add_argument("--out", default="demo_out", help="output folder (default %(default)s)")
-    demo.add_argument("--train-size", type=int, default=10_000, help="training pairs (default %(default)s)")
-    demo.add_argument("--epochs", type=int, default=3, help="epochs (default %(default)s)")
-    demo.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
+    demo.add_argument("--train-size", type=types.positive_int, default=10_000, help="training pairs (%(default)s)")
+    demo.add_argument("--epochs", type=types.positive_int, default=3, help="epochs (default %(default)s)")
+    demo.add_argument("--seed", type=types.seed, default=0, help="seed (default %(default)s)")
     _add_common(demo)
     demo.set_defaults(handler=_demo)
     return parser
@@ -101,19 +133,34 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 user mistake, 130 interrupted)."""
-    args = build_parser().parse_args(argv)
+    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted)."""
+    command = "tinygrad-n2n"
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as stop:  # --help (0), or a usage error already printed (2)
+            return stop.code if isinstance(stop.code, int) else 2
+        command = f"tinygrad-n2n {args.command}"
         return args.handler(args)
-    except USER_ERRORS as error:
-        print(f"tinygrad-n2n {args.command}: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print(f"tinygrad-n2n {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
-    except (OSError, RuntimeError, MissingExtraError) as error:
-        print(f"tinygrad-n2n {args.command}: failed: {error}", file=sys.stderr)
-        return 1
+    except USAGE_ERRORS as error:
+        return _report(command, "error", error, 2)
+    except RUNTIME_ERRORS as error:
+        return _report(command, "failed", error, 1)
+    except Exception as error:  # a bug: still one line, the traceback on request
+        return _report(command, "failed: internal error", error, 1, f" ({type(error).__name__}; please report it)")
+
+
+def _report(command: str, kind: str, error: BaseException, code: int, suffix: str = "") -> int:
+    """Print '<command>: <kind>: <first line of error>' to stderr -> code; re-raise under TINYGRAD_N2N_DEBUG."""
+    if os.environ.get("TINYGRAD_N2N_DEBUG"):
+        raise error
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    more = f" (+{len(lines) - 1} more lines; TINYGRAD_N2N_DEBUG=1 shows all)" if len(lines) > 1 else ""
+    print(f"{command}: {kind}: {lines[0]}{more}{suffix}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
-"""The CLI's subcommands (train, eval, denoise, graph): argparse namespaces in, files and a printed summary out."""
+"""The CLI's subcommands eval, denoise and graph (train is in `training`): namespaces in, files and a summary out."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from dataclasses import replace
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,96 +11,21 @@ import torch
 
 from ... import functional as F
 from ..._tensor import Tensor
-from .. import data
+from .. import data, images, run_folder
 from ..inference import denoise_batches, pick_device
 from ..metrics import nl_means, psnr
-from ..model_file import PRETRAINED, load_model, read_model_file
+from ..model_file import PRETRAINED, load_model
 from ..models import build
-from ..pipeline import CHECKPOINT, CURVES, METRICS, MODEL, SAMPLES, Progress, RunConfig, run_training
-from ..report import save_image
-from ..train import TrainConfig, TrainingInterrupted
+from ..tiling import denoise_tiled
+from .training import TRAIN_DEFAULTS, UsageError, setup_threads, train, train_command
 
-
-class UsageError(ValueError):
-    """A user mistake the CLI reports as one line (exit code 2)."""
-
-
-def setup_threads(threads: int | None) -> None:
-    """--threads N: torch's CPU thread count (None leaves torch's choice)."""
-    if threads is not None:
-        if threads < 1:
-            raise UsageError(f"--threads must be ≥ 1, got {threads}")
-        torch.set_num_threads(threads)
+__all__ = ["TRAIN_DEFAULTS", "UsageError", "eval_command", "graph_command", "setup_threads", "train", "train_command"]
+GRAPH_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
 
 
 def data_spec(args: argparse.Namespace) -> data.DataSpec:
-    """The data flags (--data, --train-size, --val-size, --noise, --seed) -> DataSpec."""
-    return data.DataSpec(args.data, args.train_size, args.val_size, args.noise, args.seed)
-
-
-# ---------------------------------------------------------------- train
-
-
-def train_command(args: argparse.Namespace) -> int:
-    """Train a denoiser; writes model.tn, checkpoint.tn, metrics.csv, curves.png, samples.png in --out."""
-    setup_threads(args.threads)
-    if args.resume:
-        config, state = resumed_run(args.resume, args.device)
-    else:
-        config, state = RunConfig(args.arch, train_config(args), data_spec(args), args.device), None
-    return train(config, Path(args.out), quiet=args.quiet, state=state, resumed_from=args.resume)
-
-
-def train_config(args: argparse.Namespace) -> TrainConfig:
-    """The hyper-parameter flags -> TrainConfig; nonsense values are a UsageError."""
-    config = TrainConfig(args.epochs, args.batch_size, args.lr, args.optimizer, args.schedule, args.seed)
-    if config.epochs < 1 or config.batch_size < 1 or config.lr <= 0:
-        raise UsageError("--epochs and --batch-size must be ≥ 1 and --lr > 0")
-    return config
-
-
-def resumed_run(checkpoint: str, device: str) -> tuple[RunConfig, dict[str, Any]]:
-    """A checkpoint.tn of a train run -> (its RunConfig on `device`, its trainer state)."""
-    saved = read_model_file(checkpoint)
-    if "trainer" not in saved:
-        raise UsageError(f"{checkpoint} holds no training state (use the checkpoint.tn of a train run)")
-    config = TrainConfig(**saved["trainer"]["config"])
-    return RunConfig(saved["arch"], config, data.DataSpec(**saved["data"]), device), saved["trainer"]
-
-
-def train(
-    config: RunConfig,
-    out: Path,
-    quiet: bool = False,
-    state: dict[str, Any] | None = None,
-    resumed_from: str | None = None,
-) -> int:
-    """Load the data, run the pipeline into `out` and print what happened -> exit code (0, or 130 on Ctrl-C).
-
-    state: the trainer state of the checkpoint `resumed_from`, to continue that run.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    dataset = data.load_data(config.data)
-    train_pairs, val_pairs = len(dataset.train[0]), len(dataset.val[0])
-    print(
-        f"data: {dataset.description}: {train_pairs} training pairs, {val_pairs} validation pairs ({config.data.noise})"
-    )
-    if state is not None:
-        print(f"resuming {resumed_from} at epoch {state['epoch'] + 1}, step {state['step']}")
-    progress = Progress(bar=not quiet, log=print)
-    try:
-        trainer = run_training(config, dataset, out, progress, resume=state)
-    except TrainingInterrupted as stop:
-        print(f"\n{stop}; saved {out / CHECKPOINT}; continue with: train --resume {out / CHECKPOINT}")
-        return 130
-    last = trainer.history[-1] if trainer.history else {}
-    print(
-        f"done in {time.perf_counter() - started:.0f} s: validation PSNR {last.get('val_psnr', float('nan')):.2f} dB "
-        f"(noisy input {last.get('noisy_psnr', float('nan')):.2f} dB)"
-    )
-    print(f"wrote {', '.join(str(out / name) for name in (MODEL, CHECKPOINT, METRICS, CURVES, SAMPLES))}")
-    return 0
+    """The data flags of `eval` (--data, --val-size, --noise, --seed) -> DataSpec (no training pairs)."""
+    return data.DataSpec(args.data, 0, args.val_size, args.noise, args.seed)
 
 
 # ---------------------------------------------------------------- eval, denoise, graph
@@ -121,7 +45,7 @@ def eval_command(args: argparse.Namespace) -> int:
     setup_threads(args.threads)
     device = pick_device(args.device)
     net, payload = load_model(args.model or PRETRAINED, device)
-    dataset = data.load_data(replace(data_spec(args), train_size=0))
+    dataset = data.load_data(data_spec(args))
     scores = evaluate(net, dataset.val, device, data.Noise.parse(args.noise) if args.nlmeans else None)
     pairs = f"{len(dataset.val[0])} validation pairs, {dataset.description}"
     print(f"{args.model or PRETRAINED} ({payload['arch']}) on {pairs}:")
@@ -131,17 +55,24 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def denoise_command(args: argparse.Namespace) -> int:
-    """Denoise one image file of any size into another (written atomically)."""
+    """Denoise one image file of any size, mode and bit depth into another (written atomically), tile by tile.
+
+    Checks come first, in the order that costs least: the output's suffix and folder, the model, the input's
+    size (from its header), and only then are pixels decoded.
+    """
     setup_threads(args.threads)
     device = pick_device(args.device)
     output = Path(args.output)
-    if output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise UsageError(f"output file must end in .png, .jpg or .jpeg, got {output.name}")
-    image = data.read_image(args.input)
+    images.output_format(output)
+    run_folder.check_writable(output.parent)
     net, _ = load_model(args.model or PRETRAINED, device)
-    denoised = denoise_batches(net, image[None], 1, device)[0]
-    save_image(denoised, output)
-    print(f"wrote {output} ({image.shape[2]}×{image.shape[1]})")
+    picture = images.read_picture(args.input, args.max_pixels)
+    denoised = denoise_tiled(net, picture.colour, picture.white, device, progress=not args.quiet)
+    notes = picture.notes + images.write_picture(denoised, picture, output)
+    for note in notes:
+        print(f"tinygrad-n2n denoise: note: {note}", file=sys.stderr)
+    _, height, width = picture.colour.shape
+    print(f"wrote {output} ({width}×{height})")
     return 0
 
 
@@ -168,6 +99,8 @@ def render_training_graph(arch: str, out: Path, net: Any = None) -> tuple[Path, 
 
 def graph_command(args: argparse.Namespace) -> int:
     """Render the training graph of the chosen architecture."""
+    if Path(args.out).suffix.lower() not in GRAPH_SUFFIXES:
+        raise UsageError(f"--out must end in {', '.join(GRAPH_SUFFIXES)}; got {Path(args.out).name!r}")
     path, note = render_training_graph(args.arch, Path(args.out))
     print(f"wrote {path}" + (f" ({note})" if note else ""))
     return 0

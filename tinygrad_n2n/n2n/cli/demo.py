@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .. import data
+from .. import data, run_folder
 from ..inference import denoise_batches, pick_device
 from ..metrics import psnr
 from ..model_file import PRETRAINED, ModelFileError, load_model
@@ -22,13 +22,21 @@ DEMO_PHOTO = "chelsea"  # one of data.VAL_IMAGES: never seen in training
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Train the default network briefly on the bundled photos, then evaluate and write every output to --out."""
-    started = time.perf_counter()
+    """Train the default network briefly on the bundled photos, then evaluate and write every output to --out.
+
+    The folder is held (`run_folder.claim`) for the whole demo: a second demo or train run there fails at once.
+    """
     out, device = Path(args.out), pick_device(args.device)
+    commands.setup_threads(args.threads)
+    with run_folder.claim(out):
+        return _demo(args, out, device)
+
+
+def _demo(args: argparse.Namespace, out: Path, device: torch.device) -> int:
+    started = time.perf_counter()
     print(f"== 1/4 training the default U-Net on {args.train_size} noisy pairs for {args.epochs} epochs (engine)")
     spec = data.DataSpec(train_size=args.train_size, seed=args.seed)
     config = RunConfig("default", TrainConfig(epochs=args.epochs, lr=3e-3, seed=args.seed), spec, args.device)
-    commands.setup_threads(args.threads)
     code = commands.train(config, out)
     if code != 0:
         return code
