@@ -129,6 +129,13 @@ OPS = {  # every public differentiable op, at least once (values away from kinks
     "elu-selu-celu": (lambda x: F.elu(x, 0.5) + F.selu(x) + F.celu(x, 0.7), [z(2, 3)]),
     "logsigmoid": (lambda x: F.logsigmoid(x * 10), [r(2, 3)]),
     "logsumexp": (lambda x: F.logsumexp(x, 1) + F.logsumexp(x, (0, 2), keepdim=True).sum(), [r(2, 3, 2)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (2, 3), w, b), [r(2, 2, 3), p(2, 3, seed=1), r(2, 3, seed=2)]),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [r(2, 4, 2), p(4, seed=1), r(4, seed=2)]),
+    "batch_norm-training": (lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [r(3, 2, 2), p(2), r(2, seed=1)]),
+    "batch_norm-eval": (lambda x, w: F.batch_norm(x, randn(2), positive(2), w), [r(3, 2), p(2, seed=1)]),
+    "instance_norm": (lambda x: F.instance_norm(x), [r(2, 2, 3)]),
+    "normalize": (lambda x: F.normalize(x) + F.normalize(x, p=3.0, dim=0) + F.normalize(x, p=1.5), [r(2, 3)]),
+    "cosine_similarity": (lambda a, b: F.cosine_similarity(a, b), [r(3, 4), r(4, seed=1)]),
     "mse_loss-l1_loss": (lambda x, y: F.mse_loss(x, y) + F.l1_loss(x, y, "sum"), [r(2, 3), z(2, 3, seed=1)]),
     "cross_entropy-targets-and-constant": (
         lambda x, target, scale: F.cross_entropy(x * scale, target, reduction="none"),

@@ -41,6 +41,14 @@ from .activations import (  # noqa: F401  (part of this API)
     softplus,
 )
 from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
+from .normalization import (  # noqa: F401  (part of this API)
+    batch_norm,
+    cosine_similarity,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    normalize,
+)
 from .ops import conv, linalg, pool
 from .ops import elementwise as ew
 from .ops import softmax as softmax_ops

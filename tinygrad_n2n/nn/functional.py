@@ -43,6 +43,14 @@ from ..functional import (
     upsample_conv2d,
     upsample_nearest,
 )
+from ..normalization import (
+    batch_norm,
+    cosine_similarity,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    normalize,
+)
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -83,14 +91,20 @@ __all__ = [
 ]
 # torch.nn.functional's activations, losses and normalisations
 __all__ += [
+    "batch_norm",
     "celu",
+    "cosine_similarity",
     "elu",
     "gelu",
+    "group_norm",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "instance_norm",
+    "layer_norm",
     "logsigmoid",
     "mish",
+    "normalize",
     "relu6",
     "selu",
     "silu",
