@@ -102,7 +102,6 @@ CONV = {  # conv input not 4-D; channels (and groups) not matching weight; kerne
     "max-pool-3d": (lambda: F.max_pool2d(t(1, 4, 4), 2), "max_pool2d: expected a 4-D input … (1, 4, 4)"),
     "max-pool-kernel": (lambda: F.max_pool2d(t(1, 1, 2, 2), 3), "max_pool2d: kernel of size (3, 3) … (2, 2)"),
     "linear": (lambda: F.linear(t(2, 3), t(4, 5)), "linear: input of shape (2, 3) has 3 features … (4, 5) expects 5"),
-    "mse-loss": (lambda: F.mse_loss(t(2, 3), t(3, 2)), "mse_loss: input shape (2, 3) and target shape (3, 2)"),
 }
 
 STEPS = {  # non-positive (or non-integer) stride and dilation, negative padding
@@ -138,6 +137,7 @@ SHAPES = {  # matmul inner dimensions; shapes that do not broadcast (raised by t
     "matmul-0d": (lambda: t() @ t(3), "matmul: … at least 1D"),
     "add": (lambda: t(2, 3) + t(4), "add: shapes (2, 3) and (4,) do not broadcast together"),
     "sub-constants": (lambda: c(2, 3) - c(3, 2), "sub: shapes (2, 3) and (3, 2) do not broadcast"),
+    "mse-loss": (lambda: F.mse_loss(t(2, 3), t(3, 2)), "mse_loss: input shape (2, 3) and target shape (3, 2) do not"),
     "mul-torch-operand": (lambda: t(2, 3) * torch.ones(2), "mul: shapes (2, 3) and (2,) do not broadcast"),
     "div-reflected": (lambda: torch.ones(2, 4) / t(2, 3), "div: shapes (2, 4) and (2, 3) do not broadcast"),
     "pow": (lambda: t(2, 3) ** t(2, 2), "pow: shapes (2, 3) and (2, 2) do not broadcast"),

@@ -136,7 +136,20 @@ OPS = {  # every public differentiable op, at least once (values away from kinks
     "instance_norm": (lambda x: F.instance_norm(x), [r(2, 2, 3)]),
     "normalize": (lambda x: F.normalize(x) + F.normalize(x, p=3.0, dim=0) + F.normalize(x, p=1.5), [r(2, 3)]),
     "cosine_similarity": (lambda a, b: F.cosine_similarity(a, b), [r(3, 4), r(4, seed=1)]),
-    "mse_loss-l1_loss": (lambda x, y: F.mse_loss(x, y) + F.l1_loss(x, y, "sum"), [r(2, 3), z(2, 3, seed=1)]),
+    "smooth_l1-huber": (lambda x, y: F.smooth_l1_loss(x, y, beta=0.5) + F.huber_loss(x, y), [r(2, 3), r(2, 3, seed=1)]),
+    "kl_div": (
+        lambda x, t: F.kl_div(x, t, reduction="batchmean") + F.kl_div(x, t, reduction="sum", log_target=True),
+        [r(2, 3), p(2, 3)],
+    ),
+    "binary_cross_entropy": (lambda x, t: F.binary_cross_entropy(x.sigmoid(), t), [r(2, 3), leaf(positive(2, 3) / 3)]),
+    "bce_with_logits": (
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=positive(3)),
+        [r(2, 3), leaf(positive(2, 3) / 3)],
+    ),
+    "nll_loss": (lambda x: F.nll_loss(x, torch.tensor([0, 2, -100]), weight=positive(3)), [r(3, 3)]),
+    "cross_entropy-smoothing": (lambda x: F.cross_entropy(x, torch.tensor([0, 3]), label_smoothing=0.2), [r(2, 4)]),
+    "cross_entropy-probabilities": (lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1), [r(3, 4), p(3, 4)]),
+    "mse_loss-l1_loss": (lambda x, y: F.mse_loss(x, y) + F.l1_loss(x, y, reduction="sum"), [r(2, 3), z(2, 3, seed=1)]),
     "cross_entropy-targets-and-constant": (
         lambda x, target, scale: F.cross_entropy(x * scale, target, reduction="none"),
         [r(3, 4, 2), tn.Tensor([[0, 3], [1, 1], [2, 0]]), 0.5],

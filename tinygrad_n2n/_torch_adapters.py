@@ -339,7 +339,7 @@ def pointwise_loss(engine_loss: Callable) -> Callable:
     def loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
         if size_average is not None or reduce is not None or weight is not None:
             raise Unsupported("size_average, reduce (deprecated) and weight are not supported")
-        return engine_loss(input, target, reduction)
+        return engine_loss(input, target, reduction=reduction)
 
     return loss
 

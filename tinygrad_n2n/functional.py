@@ -40,7 +40,19 @@ from .activations import (  # noqa: F401  (part of this API)
     silu,
     softplus,
 )
-from .losses import cross_entropy, l1_loss, mse_loss  # noqa: F401  (part of this API)
+from .class_losses import (  # noqa: F401  (part of this API)
+    cross_entropy,
+    nll_loss,
+)
+from .losses import (  # noqa: F401  (part of this API)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
 from .normalization import (  # noqa: F401  (part of this API)
     batch_norm,
     cosine_similarity,

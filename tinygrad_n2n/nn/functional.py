@@ -24,6 +24,7 @@ from ..activations import (
     silu,
     softplus,
 )
+from ..class_losses import nll_loss
 from ..functional import (
     avg_pool2d,
     conv2d,
@@ -42,6 +43,13 @@ from ..functional import (
     tanh,
     upsample_conv2d,
     upsample_nearest,
+)
+from ..losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    smooth_l1_loss,
 )
 from ..normalization import (
     batch_norm,
@@ -92,6 +100,8 @@ __all__ = [
 # torch.nn.functional's activations, losses and normalisations
 __all__ += [
     "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "celu",
     "cosine_similarity",
     "elu",
@@ -100,13 +110,17 @@ __all__ += [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "huber_loss",
     "instance_norm",
+    "kl_div",
     "layer_norm",
     "logsigmoid",
     "mish",
+    "nll_loss",
     "normalize",
     "relu6",
     "selu",
     "silu",
+    "smooth_l1_loss",
     "softplus",
 ]
