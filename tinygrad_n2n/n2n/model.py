@@ -70,7 +70,8 @@ class Model:
     def predict(self, test_input: torch.Tensor) -> torch.Tensor:
         """Denoise (N, 3, H, W) in [0, 255], any H and W -> float torch.Tensor (N, 3, H, W) in [0, 255].
 
-        Eval mode, no tape, batches bounding memory; the result is on the input's device.
+        Eval mode, no tape; small images in batches, images over 512 pixels a side in overlapping tiles
+        (`tiling`), so memory stays bounded; the result is on the input's device.
         """
         images = check_images(test_input, "predict")
         return denoise_batches(self.net, images, 64, self.device).to(images.device)
