@@ -64,6 +64,26 @@ from .normalization import (  # noqa: F401  (part of this API)
 from .ops import conv, linalg, pool
 from .ops import elementwise as ew
 from .ops import softmax as softmax_ops
+from .spatial import (  # noqa: F401  (part of this API; spatial's conv2d and pad extend those below)
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    conv1d,
+    conv_transpose1d,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    embedding,
+    fold,
+    interpolate,
+    max_pool1d,
+    one_hot,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
+)
 
 # ---------------------------------------------------------------- convolution and resampling
 

@@ -27,7 +27,6 @@ from ..activations import (
 from ..class_losses import nll_loss
 from ..functional import (
     avg_pool2d,
-    conv2d,
     conv_transpose2d,
     cross_entropy,
     l1_loss,
@@ -36,7 +35,6 @@ from ..functional import (
     log_softmax,
     max_pool2d,
     mse_loss,
-    pad,
     relu,
     sigmoid,
     softmax,
@@ -58,6 +56,28 @@ from ..normalization import (
     instance_norm,
     layer_norm,
     normalize,
+)
+from ..spatial import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    embedding,
+    fold,
+    interpolate,
+    max_pool1d,
+    one_hot,
+    pad,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
 )
 
 
@@ -123,4 +143,25 @@ __all__ += [
     "silu",
     "smooth_l1_loss",
     "softplus",
+]
+# torch.nn.functional's spatial ops (tinygrad_n2n.spatial; conv2d and pad above come from there too)
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "conv1d",
+    "conv_transpose1d",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "embedding",
+    "fold",
+    "interpolate",
+    "max_pool1d",
+    "one_hot",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
 ]
