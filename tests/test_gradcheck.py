@@ -156,6 +156,55 @@ OPS = {  # every public differentiable op, at least once (values away from kinks
     ),
 }
 
+OPS |= {  # torch.nn.functional's spatial ops (tinygrad_n2n.spatial)
+    "conv1d-same-dilated": (
+        lambda x, w, b: F.conv1d(x, w, b, padding="same", dilation=2),
+        [r(1, 2, 5), r(3, 2, 2, seed=1), r(3, seed=2)],
+    ),
+    "conv_transpose1d": (
+        lambda x, w: F.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1),
+        [r(1, 2, 3), r(2, 3, 2, seed=1)],
+    ),
+    "conv2d-same-even-kernel-unbatched": (
+        lambda x, w: tn.spatial.conv2d(x, w, padding="same"),
+        [r(2, 3, 4), r(2, 2, 2, 3, seed=1)],
+    ),
+    "conv-padding-mode-reflect": (
+        lambda x, w: tn.spatial.conv_with_padding_mode(x, w, None, 1, 1, 1, 1, "reflect"),
+        [r(1, 1, 3, 4), r(2, 1, 3, 3, seed=1)],
+    ),
+    "pad-reflect-replicate-circular": (
+        lambda x: tuple(tn.spatial.pad(x, (2, 1, -1, 2), mode=mode) for mode in ("reflect", "replicate", "circular")),
+        [r(1, 3, 4)],
+    ),
+    "interpolate-nearest-bilinear-trilinear": (
+        lambda x: (
+            F.interpolate(x, scale_factor=1.7),
+            F.interpolate(x, size=(5, 2), mode="bilinear"),
+            F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True),
+            F.interpolate(x.unsqueeze(2), size=(2, 4, 2), mode="trilinear"),
+        ),
+        [r(1, 2, 3, 3)],
+    ),
+    "adaptive_avg_pool-area": (
+        lambda x: (
+            F.adaptive_avg_pool2d(x, (2, 3)),
+            F.adaptive_avg_pool1d(x[0], 2),
+            F.interpolate(x, size=2, mode="area"),
+        ),
+        [r(1, 2, 3, 4)],
+    ),
+    "max_pool1d-adaptive_max_pool2d": (
+        lambda x: (F.max_pool1d(x[0], 2, 1, 1, ceil_mode=True), F.adaptive_max_pool2d(x, (2, 3))),
+        [r(1, 2, 3, 4)],
+    ),
+    "avg_pool1d-ceil_mode": (lambda x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), [r(1, 2, 6)]),
+    "pixel_shuffle-unshuffle": (lambda x: F.pixel_unshuffle(F.pixel_shuffle(x, 2) * x.sum(), 2), [r(1, 4, 2, 1)]),
+    "unfold-fold": (lambda x: F.fold(F.unfold(x, 2, padding=1) * 2, (3, 4), 2, padding=1), [r(1, 2, 3, 4)]),
+    "embedding-repeated-rows": (lambda w: F.embedding(tn.Tensor([[0, 2, 2], [1, 2, 0]]), w), [r(3, 2)]),
+    "dropout2d-seeded": (lambda x: (torch.manual_seed(0), F.dropout2d(x, 0.5))[1], [r(2, 4, 2, 2)]),
+}
+
 CORRECT = {
     **OPS,
     "identity": (lambda x: x, [r(3)]),
