@@ -28,12 +28,13 @@ from .activation import (
     Softplus,
     Tanh,
 )
-from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d, Upsampling
 from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
 from .loss import CrossEntropyLoss, L1Loss, MSELoss
 from .module import Module, ModuleError
 from .parameter import Parameter
+from .parameter_containers import ParameterDict, ParameterList
 from .state_dict import IncompatibleKeys
 
 __all__ = [

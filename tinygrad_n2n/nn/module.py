@@ -10,7 +10,7 @@ as in torch.nn (reassigning one keeps its place); their dotted names (`encoder.c
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,8 @@ import torch
 from .. import tape
 from .._tensor import Tensor
 from . import state_dict as sd
+from ._module_conversion import ModuleConversion
+from ._module_traversal import ModuleTraversal
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys
 
@@ -54,7 +56,7 @@ def _refuse_torch_nn(name: str, value: Any) -> None:
         )
 
 
-class Module:
+class Module(ModuleTraversal, ModuleConversion):
     """Base class of layers and models: subclass it, assign layers/Parameters in `__init__`, write `forward`.
 
     `module(*inputs)` runs `forward`; engine tensors and plain torch tensors are accepted as inputs.
@@ -180,118 +182,6 @@ class Module:
         """Alias for `add_module`."""
         self.add_module(name, module)
 
-    def get_submodule(self, target: str) -> Module:
-        """The submodule at the dotted path `target` ("" is self); AttributeError names the missing step."""
-        module = self
-        for item in target.split(".") if target else []:
-            if not hasattr(module, item):
-                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
-            module = getattr(module, item)
-            if not isinstance(module, Module):
-                raise AttributeError(f"`{item}` is not an nn.Module")
-        return module
-
-    def get_parameter(self, target: str) -> Parameter:
-        """The parameter at the dotted path `target`, e.g. `encoder.conv1.weight`."""
-        return self._get_member(target, "_parameters", "an nn.Parameter")
-
-    def get_buffer(self, target: str) -> Any:
-        """The buffer at the dotted path `target`, e.g. `bn.running_mean`."""
-        return self._get_member(target, "_buffers", "a buffer")
-
-    def _get_member(self, target: str, registry: str, what: str) -> Any:
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
-        if name not in getattr(module, registry):
-            raise AttributeError(f"`{name}` is not {what}")
-        return getattr(module, name)
-
-    # ------------------------------------------------------------ traversal (explicit stack, no recursion)
-    def named_modules(
-        self, memo: set[Module] | None = None, prefix: str = "", remove_duplicate: bool = True
-    ) -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module ("" or `prefix`) and every descendant, in pre-order.
-
-        A module reached twice (shared) is yielded once unless `remove_duplicate=False`; `memo` holds those seen.
-        """
-        seen: set[Module] = set() if memo is None else memo
-        stack: list[tuple[str, Module]] = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if remove_duplicate:
-                if module in seen:
-                    continue
-                seen.add(module)
-            yield name, module
-            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
-            stack.extend(reversed(children))
-
-    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
-        """This module and every descendant (shared ones once unless `remove_duplicate=False`), in pre-order."""
-        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
-            yield module
-
-    def named_children(self) -> Iterator[tuple[str, Module]]:
-        """(name, module) of the direct submodules (each once), in registration order."""
-        seen: set[int] = set()
-        for name, module in self._modules.items():
-            if module is not None and id(module) not in seen:
-                seen.add(id(module))
-                yield name, module
-
-    def children(self) -> Iterator[Module]:
-        """The direct submodules, in registration order."""
-        yield from (m for _, m in self.named_children())
-
-    def _named_members(
-        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool
-    ) -> Iterator[tuple[str, Any]]:
-        """(dotted name, tensor) from each module's `registry`, as torch's `_named_members`."""
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
-        seen: set[int] = set()
-        for module_name, module in modules:
-            for name, value in getattr(module, registry).items():
-                if value is None or id(value) in seen:
-                    continue
-                if remove_duplicate:
-                    seen.add(id(value))
-                yield (f"{module_name}.{name}" if module_name else name), value
-
-    def named_parameters(
-        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
-    ) -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) of every parameter (shared ones once), e.g. `0.weight`, `enc.conv1.bias`."""
-        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
-
-    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        """Every parameter (shared ones once), in registration order; hand these to an optimizer."""
-        for _, param in self.named_parameters(recurse=recurse):
-            yield param
-
-    def named_buffers(
-        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
-    ) -> Iterator[tuple[str, Any]]:
-        """(dotted name, buffer) of every buffer, persistent or not (shared ones once), e.g. `bn.running_var`."""
-        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
-
-    def buffers(self, recurse: bool = True) -> Iterator[Any]:
-        """Every buffer (persistent or not), in registration order."""
-        for _, buffer in self.named_buffers(recurse=recurse):
-            yield buffer
-
-    def num_parameters(self, trainable_only: bool = False) -> int:
-        """Total number of scalar parameters (only those requiring a gradient if `trainable_only`)."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
-
-    def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call `fn` on every submodule (children first, as torch does) and then on self; returns self."""
-        for child in self.children():
-            child.apply(fn)
-        fn(self)
-        return self
-
     # ------------------------------------------------------------ modes, devices, dtypes, gradients
     def train(self, mode: bool = True) -> Module:
         """Set training mode (True) or eval mode (False) on this module and, through `train`, every child."""
@@ -311,71 +201,6 @@ class Module:
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
-
-    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Module:
-        """Replace the data of every parameter, gradient and buffer by `fn(data)`; parameters keep their identity."""
-        for module in self.modules():
-            for param in (p for p in module._parameters.values() if p is not None):
-                param.data = fn(param.data)
-                if param.gradient is not None:
-                    param.gradient = fn(param.gradient)
-            for name, buffer in module._buffers.items():
-                if isinstance(buffer, Tensor):
-                    buffer.data = fn(buffer.data)
-                elif buffer is not None:
-                    module._buffers[name] = fn(buffer)
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Move and/or cast parameters, gradients and buffers in place (`torch.Tensor.to` arguments); returns self.
-
-        As torch, a dtype must be floating point (or complex) and casts only the floating-point (complex) tensors:
-        integer buffers such as BatchNorm's `num_batches_tracked` keep their dtype.
-        """
-        device, dtype, non_blocking, memory_format = torch._C._nn._parse_to(*args, **kwargs)
-        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
-            raise TypeError(
-                f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}"
-            )
-
-        def convert(t: torch.Tensor) -> torch.Tensor:
-            cast = dtype if t.is_floating_point() or t.is_complex() else None
-            if memory_format is not None and t.dim() in (4, 5):
-                return t.to(device, cast, non_blocking, memory_format=memory_format)
-            return t.to(device, cast, non_blocking)
-
-        return self._apply(convert)
-
-    def _cast_floating(self, dtype: torch.dtype) -> Module:
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-
-    def float(self) -> Module:
-        """Cast floating-point parameters and buffers to float32; returns self."""
-        return self._cast_floating(torch.float32)
-
-    def double(self) -> Module:
-        """Cast floating-point parameters and buffers to float64; returns self."""
-        return self._cast_floating(torch.float64)
-
-    def half(self) -> Module:
-        """Cast floating-point parameters and buffers to float16; returns self."""
-        return self._cast_floating(torch.float16)
-
-    def bfloat16(self) -> Module:
-        """Cast floating-point parameters and buffers to bfloat16; returns self."""
-        return self._cast_floating(torch.bfloat16)
-
-    def type(self, dst_type: torch.dtype | str) -> Module:
-        """Cast every parameter and buffer, integer ones included, to `dst_type` (as torch); returns self."""
-        return self._apply(lambda t: t.type(dst_type))
-
-    def cpu(self) -> Module:
-        """Move every parameter and buffer to the CPU; returns self."""
-        return self._apply(lambda t: t.cpu())
-
-    def cuda(self, device: int | str | torch.device | None = None) -> Module:
-        """Move every parameter and buffer to a CUDA device (the current one by default); returns self."""
-        return self._apply(lambda t: t.cuda(device))
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop (or zero in place) the gradient of every parameter."""
@@ -450,18 +275,3 @@ class Module:
         if not children and len(extra) <= 1:
             return f"{type(self).__name__}({''.join(extra)})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"
-
-    def summary(self) -> str:
-        """A table of every module holding parameters (name, type, parameter shapes, count) and the total."""
-        rows = [("name", "type", "parameters", "count")]
-        for name, module in self.named_modules():
-            own = [p for p in module._parameters.values() if p is not None]
-            if own:
-                shapes = ", ".join("x".join(map(str, p.shape)) for p in own)
-                rows.append((name or "(self)", type(module).__name__, shapes, f"{sum(p.numel() for p in own):,}"))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-        lines.insert(1, "-" * len(lines[0]))
-        total, trainable = self.num_parameters(), self.num_parameters(trainable_only=True)
-        lines.append(f"Total parameters: {total:,} (trainable: {trainable:,})")
-        return "\n".join(lines)
