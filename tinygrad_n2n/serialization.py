@@ -172,7 +172,8 @@ def load(path: PathLike, map_location: Any = None) -> Any:
             f"{type(error).__name__}: {detail})"
         ) from None
     if not verified:
-        logger.warning("tn.load: %r carries no content digest (not written by tn.save): loaded unverified", path)
+        note = "tn.load: %r carries no content digest (written by torch.save or an older tn.save): loaded unverified"
+        logger.warning(note, path)
     return loaded
 
 
