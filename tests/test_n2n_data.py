@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -43,11 +42,10 @@ def test_train_and_val_images_are_disjoint():
     assert all(shape[0] == 3 for shape in train_pixels)  # grayscale photos converted to 3 channels
 
 
-def test_generating_twenty_thousand_pairs_takes_seconds():
-    data.default_train(10)  # load the photos once
-    started = time.perf_counter()
-    a, _ = data.default_train(20_000)
-    assert len(a) == 20_000 and time.perf_counter() - started < 20
+def test_generating_twenty_thousand_pairs():
+    """How long it takes is for the bench, not for a test (the machines are shared)."""
+    a, b = data.default_train(20_000)
+    assert a.shape == b.shape == (20_000, 3, 32, 32) and not torch.equal(a, b)
 
 
 @pytest.mark.parametrize(
