@@ -128,3 +128,9 @@ def test_pools_run_on_the_meta_device_in_float32():
     out.backward()
     assert x.gradient.device.type == "meta" and x.gradient.dtype == torch.float32
     assert planes.gradient.device.type == "meta"
+
+
+def test_max_pool1d_window_of_padding_only_is_an_error_that_says_so():
+    """torch returns -inf and an index outside the input there; the engine refuses instead of gathering it."""
+    with pytest.raises(RuntimeError, match=r"^max_pool1d: a pooling window .* lies entirely in the padding"):
+        F.max_pool1d(tn.Tensor(randn(1, 1, 1)), 2, padding=1, dilation=2)

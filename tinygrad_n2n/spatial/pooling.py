@@ -39,7 +39,13 @@ def take_by_index(x: Tensor, indices: torch.Tensor, plane_dims: int) -> Tensor:
 def _max_pool(name: str, torch_fn: Any, x: Any, plane_dims: int, return_indices: bool, *args: Any) -> Any:
     x = as_tensor(x)
     _, indices = run_torch(name, torch_fn, x.data, *args, return_indices=True)
-    values = take_by_index(x, indices, plane_dims)
+    try:
+        values = take_by_index(x, indices, plane_dims)
+    except RuntimeError as error:  # torch's kernel points outside the input for a window of padding only
+        raise RuntimeError(
+            f"{name}: a pooling window of the input {tuple(x.shape)} lies entirely in the padding (torch gives -inf "
+            f"and an index outside the input there); use less padding or dilation ({error})"
+        ) from error
     return (values, Tensor(indices)) if return_indices else values
 
 
