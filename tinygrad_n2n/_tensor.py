@@ -1,5 +1,6 @@
 """`Tensor`: a `torch.Tensor` plus the bookkeeping of the tape; its operators and methods come from
-`TensorMethods` (`_tensor_methods.py`), each a call into a primitive op.
+`TensorMethods` (`_tensor_methods.py`) and its sibling mixins (`_tensor_math.py`, `_tensor_reduce.py`,
+`_tensor_shape.py`), each a call into a primitive op.
 
 The module is `_tensor` (as torch's `torch/_tensor.py`) so that `tinygrad_n2n.tensor` stays free for torch's
 `tensor(data)` factory.
@@ -15,7 +16,10 @@ import numpy as np
 import torch
 
 from . import tape
+from ._tensor_math import MathMethods
 from ._tensor_methods import TensorMethods
+from ._tensor_reduce import ReduceMethods
+from ._tensor_shape import ShapeMethods
 
 Number = int | float | bool
 
@@ -51,7 +55,7 @@ def _converted(data: Any, dtype: torch.dtype | None, device: Any) -> torch.Tenso
         ) from error
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods):
     """A value in the engine: `data` (a raw torch.Tensor), and, once backward ran, its `gradient`.
 
     `Tensor(data, requires_grad=False, dtype=None, device=None)` accepts a torch tensor (shared, detached),

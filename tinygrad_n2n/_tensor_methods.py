@@ -1,26 +1,25 @@
-"""`TensorMethods`: Tensor's operators and methods, each a thin call into a primitive op (`Tensor` inherits it).
+"""`TensorMethods`: Tensor's operators, comparisons, matrix products, dtype conversions and `new_*` factories,
+each a thin call into a primitive op, and the helpers its sibling mixins share (`Tensor` inherits them all).
 
-The state of a tensor (data, gradient, tape entry) lives in `_tensor.Tensor`; this mixin holds what a user
-calls on it: arithmetic, comparisons, reductions and movement, grouped as in `ops/`.
+The state of a tensor (data, gradient, tape entry) lives in `_tensor.Tensor`; what a user calls on it lives in
+mixins grouped as in `ops/`: this one, `MathMethods` (`_tensor_math.py`: elementwise functions and selection),
+`ReduceMethods` (`_tensor_reduce.py`: reductions, sorting) and `ShapeMethods` (`_tensor_shape.py`: movement and
+indexing).
 """
 
 from __future__ import annotations
 
-import math
-from collections import namedtuple
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from . import _checks, _tensor  # read at call time: _tensor imports this module to define Tensor
+from . import _tensor  # read at call time: _tensor imports this module to define Tensor
 from .ops import elementwise as ew
-from .ops import linalg, movement, reduce
+from .ops import linalg
 
 if TYPE_CHECKING:
     from ._tensor import Tensor
-
-MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
 def _operand(value: Any, op: str) -> Any:
@@ -119,6 +118,10 @@ class TensorMethods:
         """Elementwise max; ties split the gradient evenly, as in torch."""
         return ew.Maximum.apply(self, _operand(other, "maximum"))
 
+    def minimum(self, other: Any) -> Tensor:
+        """Elementwise min, as -max(-x, -y): exact, and ties split the gradient evenly, as in torch."""
+        return -ew.Maximum.apply(-self, -_operand(other, "minimum"))
+
     # ------------------------------------------------------------ comparisons (bool results, no gradient)
     def _compare(self, op: str, other: Any) -> Tensor:
         other = other.data if isinstance(other, TensorMethods) else other
@@ -143,151 +146,98 @@ class TensorMethods:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare("__ne__", other)
 
-    # ------------------------------------------------------------ unary
-    def exp(self) -> Tensor:
-        return ew.Exp.apply(self)
+    def eq(self, other: Any) -> Tensor:
+        return self._compare("eq", other)
 
-    def log(self) -> Tensor:
-        return ew.Log.apply(self)
+    def ne(self, other: Any) -> Tensor:
+        return self._compare("ne", other)
 
-    def sqrt(self) -> Tensor:
-        return ew.Sqrt.apply(self)
+    def lt(self, other: Any) -> Tensor:
+        return self._compare("lt", other)
 
-    def abs(self) -> Tensor:
-        return ew.Abs.apply(self)
+    def le(self, other: Any) -> Tensor:
+        return self._compare("le", other)
 
-    def tanh(self) -> Tensor:
-        return ew.Tanh.apply(self)
+    def gt(self, other: Any) -> Tensor:
+        return self._compare("gt", other)
 
-    def sigmoid(self) -> Tensor:
-        return ew.Sigmoid.apply(self)
+    def ge(self, other: Any) -> Tensor:
+        return self._compare("ge", other)
 
-    def relu(self) -> Tensor:
-        return ew.ReLU.apply(self)
+    # ------------------------------------------------------------ matrix products
+    def mm(self, mat2: Any) -> Tensor:
+        """Matrix product of two 2-D tensors: (n, m) @ (m, p) -> (n, p)."""
+        _check_ndims("mm", "a matrix", 2, self=self, mat2=mat2)
+        return self @ mat2
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
-        """Clip into [min, max] (either may be None); the gradient is 1 inside, 0 outside."""
-        return ew.Clamp.apply(self, min=min, max=max)
-
-    # ------------------------------------------------------------ reductions
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Sum over `dim` (an int, a tuple, or None for all dims)."""
-        return reduce.Sum.apply(self, dims=_reduced_dims("sum", dim, self.data.ndim), keepdim=keepdim)
-
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """Mean over `dim` (an int, a tuple, or None for all dims)."""
-        return reduce.Mean.apply(self, dims=_reduced_dims("mean", dim, self.data.ndim), keepdim=keepdim)
-
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
-        """The largest value, or (values, indices) along `dim`, as torch.max."""
-        return self._extreme(dim, keepdim, largest=True)
-
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
-        """The smallest value, or (values, indices) along `dim`, as torch.min."""
-        return self._extreme(dim, keepdim, largest=False)
-
-    def _extreme(self, dim: int | None, keepdim: bool, largest: bool) -> Tensor | MinMax:
-        name, shape = ("max" if largest else "min"), self.data.shape
-        if dim is None:
-            if not self.data.numel():
-                raise RuntimeError(
-                    f"{name}: the input of shape {tuple(shape)} is empty, so it has no {name}imum; pass dim= to "
-                    "reduce over one dim of non-zero size"
-                )
-            return reduce.Amax.apply(self, largest=largest)
-        dim = _checks.canonical_dim(name, dim, len(shape))
-        if shape and not shape[dim]:
-            raise IndexError(
-                f"{name}: Expected reduction dim {dim} to have non-zero size (input of shape {tuple(shape)})"
-            )
-        raw = self.data.max(dim, keepdim=True) if largest else self.data.min(dim, keepdim=True)
-        values = reduce.Gather.apply(self, raw.indices, dim=dim)
-        indices = raw.indices
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return MinMax(values, _tensor.Tensor._make(indices, False))
-
-    # ------------------------------------------------------------ movement
-    def __getitem__(self, index: Any) -> Tensor:
-        return movement.GetItem.apply(self, index=_normalize_index(index))
-
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same values in a new shape (one dim may be -1)."""
-        return movement.Reshape.apply(self, shape=_shape(shape))
-
-    view = reshape
-
-    def expand(self, *shape: Any) -> Tensor:
-        """Broadcast size-1 dims to `shape` (-1 keeps a dim)."""
-        return movement.Expand.apply(self, shape=_shape(shape))
-
-    def permute(self, *dims: Any) -> Tensor:
-        """Reorder the dims: one entry per dim, each dim once."""
-        dims, ndim = _shape(dims), self.data.ndim
-        if len(dims) != ndim:
+    def bmm(self, mat2: Any) -> Tensor:
+        """Batched matrix product of two 3-D tensors, without broadcasting: (b, n, m) @ (b, m, p) -> (b, n, p)."""
+        _check_ndims("bmm", "a 3D tensor", 3, batch1=self, batch2=mat2)
+        if self.data.shape[0] != mat2.shape[0]:
             raise RuntimeError(
-                f"permute: expected {ndim} dims, one per dim of the input of shape {tuple(self.data.shape)}, "
-                f"got {len(dims)}: {dims}"
+                f"bmm: batch1 and batch2 must have the same batch size, got shapes {tuple(self.data.shape)} and "
+                f"{tuple(mat2.shape)}"
             )
-        return movement.Permute.apply(self, dims=_checks.canonical_dims("permute", dims, ndim, one_at_a_time=True))
+        return self @ mat2
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Swap two dims (a permutation)."""
-        ndim = self.data.ndim
-        dim0, dim1 = (
-            _checks.canonical_dim("transpose", dim0, ndim, "dim0"),
-            _checks.canonical_dim("transpose", dim1, ndim, "dim1"),
-        )
-        dims = list(range(ndim))
-        if ndim:
-            dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return movement.Permute.apply(self, dims=tuple(dims))
-
-    def t(self) -> Tensor:
-        """Transpose a 2-D tensor; 0-D and 1-D tensors are returned as they are."""
-        if self.data.ndim > 2:
+    def dot(self, tensor: Any) -> Tensor:
+        """Inner product of two 1-D tensors of the same size."""
+        if self.data.ndim != 1 or tensor.ndim != 1:
+            raise RuntimeError(f"dot: 1D tensors expected, but got {self.data.ndim}D and {tensor.ndim}D tensors")
+        if self.data.shape[0] != tensor.shape[0]:
             raise RuntimeError(
-                f"t: expects a tensor with at most 2 dims, got shape {tuple(self.data.shape)}; "
-                "use transpose(dim0, dim1) or permute(...)"
+                f"dot: inconsistent tensor size, expected tensor [{self.data.shape[0]}] and src [{tensor.shape[0]}] "
+                f"to have the same number of elements, but got {self.data.shape[0]} and {tensor.shape[0]} elements "
+                "respectively"
             )
-        return self.transpose(0, 1) if self.data.ndim == 2 else self
+        return self @ tensor
 
-    @property
-    def T(self) -> Tensor:
-        """All dims reversed."""
-        return self.permute(*range(self.data.ndim - 1, -1, -1))
+    # ------------------------------------------------------------ new tensors like this one (leaves)
+    # each takes torch's keywords: dtype= and device= (this tensor's by default), requires_grad=, ...
+    def new_zeros(self, *size: Any, requires_grad: bool = False, **options: Any) -> Tensor:
+        """Zeros of `size`."""
+        return _tensor.Tensor(self.data.new_zeros(_shape(size), **options), requires_grad=requires_grad)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge dims start_dim..end_dim into one (a 0-d tensor becomes 1-D)."""
-        shape = self.data.shape
-        start = _checks.canonical_dim("flatten", start_dim, len(shape), "start_dim")
-        end = _checks.canonical_dim("flatten", end_dim, len(shape), "end_dim")
-        if start > end:
-            raise RuntimeError(
-                f"flatten: invalid args: start_dim cannot come after end_dim, got start_dim={start_dim} (dim {start}) "
-                f"and end_dim={end_dim} (dim {end}) for a {len(shape)}-D input"
-            )
-        merged = math.prod(shape[start : end + 1])  # not -1: a dim of size 0 would make -1 ambiguous
-        return movement.Reshape.apply(self, shape=(*shape[:start], merged, *shape[end + 1 :]))
+    def new_ones(self, *size: Any, requires_grad: bool = False, **options: Any) -> Tensor:
+        """Ones of `size`."""
+        return _tensor.Tensor(self.data.new_ones(_shape(size), **options), requires_grad=requires_grad)
 
-    def squeeze(self, dim: Any = None) -> Tensor:
-        """Drop size-1 dims: all of them, or those of `dim` (an int or a tuple) that have size 1."""
-        shape = self.data.shape
-        if dim is None:
-            return movement.Reshape.apply(self, shape=tuple(s for s in shape if s != 1))
-        dims = _checks.canonical_dims("squeeze", dim, len(shape), one_at_a_time=True)
-        return movement.Reshape.apply(self, shape=tuple(s for i, s in enumerate(shape) if s != 1 or i not in dims))
+    def new_empty(self, *size: Any, requires_grad: bool = False, **options: Any) -> Tensor:
+        """Uninitialised values of `size`."""
+        return _tensor.Tensor(self.data.new_empty(_shape(size), **options), requires_grad=requires_grad)
 
-    def unsqueeze(self, dim: int) -> Tensor:
-        """Insert a size-1 dim at `dim` (in [-ndim - 1, ndim])."""
-        shape = self.data.shape
-        dim = _checks.canonical_dim("unsqueeze", dim, len(shape) + 1)
-        return movement.Reshape.apply(self, shape=(*shape[:dim], 1, *shape[dim:]))
+    def new_full(self, size: Any, fill_value: Any, *, requires_grad: bool = False, **options: Any) -> Tensor:
+        """`fill_value` everywhere in `size`."""
+        return _tensor.Tensor(self.data.new_full(size, fill_value, **options), requires_grad=requires_grad)
+
+    def new_tensor(self, data: Any, *, requires_grad: bool = False, **options: Any) -> Tensor:
+        """A copy of `data` (numbers, lists, arrays, tensors)."""
+        raw = data.data if isinstance(data, TensorMethods) else data
+        return _tensor.Tensor(self.data.new_tensor(raw, **options), requires_grad=requires_grad)
+
+    # ------------------------------------------------------------ dtype conversions (differentiable to float dtypes)
+    def half(self) -> Tensor:
+        return self.to(torch.float16)
+
+    def bfloat16(self) -> Tensor:
+        return self.to(torch.bfloat16)
+
+    def long(self) -> Tensor:
+        return self.to(torch.int64)
+
+    def int(self) -> Tensor:
+        return self.to(torch.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(torch.bool)
+
+    def type_as(self, other: Any) -> Tensor:
+        """This tensor with `other`'s dtype, on `other`'s device."""
+        return self.to(device=other.device, dtype=other.dtype)
 
 
-def _reduced_dims(name: str, dim: Any, ndim: int) -> tuple[int, ...]:
-    """The dims a reduction runs over: None or () means all of them (as in torch); a 0-d tensor has none."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = _checks.canonical_dims(name, dim, ndim)
-    return dims if dims and ndim else tuple(range(ndim))
+def _check_ndims(op: str, what: str, ndim: int, **tensors: Any) -> None:
+    """torch's error for a matrix product whose operand (named as in torch) does not have `ndim` dims."""
+    for name, tensor in tensors.items():
+        if tensor.ndim != ndim:
+            raise RuntimeError(f"{op}: {name} must be {what}, got shape {tuple(tensor.shape)}")

@@ -1,4 +1,5 @@
-"""Movement primitives: reshape, permute, expand, indexing, concatenation, padding, device/dtype moves.
+"""Movement primitives: reshape, permute, expand, indexing, concatenation, padding, device/dtype moves, clone,
+repeat, flip and roll.
 
 They move values without arithmetic, so each backward moves the gradient back the same way.
 """
@@ -173,3 +174,65 @@ class To(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out.to(device=ctx.in_device, dtype=ctx.in_dtype)
+
+
+class Clone(Function):
+    """y = a copy of x; dy/dx = 1"""
+
+    @staticmethod
+    def forward(ctx, x, memory_format=torch.preserve_format):
+        return x.clone(memory_format=memory_format)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+class Repeat(Function):
+    """y = x tiled `repeats[i]` times along dim i (leading repeats add dims); dy/dx sums the tiles"""
+
+    label_attributes = ("repeats",)
+
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.repeats, ctx.in_shape = repeats, x.shape
+        return x.repeat(repeats)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        repeats = ctx.repeats
+        padded = (1,) * (len(repeats) - len(ctx.in_shape)) + tuple(ctx.in_shape)
+        tiles = [size for pair in zip(repeats, padded) for size in pair]  # (r0, s0, r1, s1, ...)
+        summed = grad_out.reshape(tiles).sum(tuple(range(0, len(tiles), 2))) if tiles else grad_out
+        return summed.reshape(ctx.in_shape)
+
+
+class Flip(Function):
+    """y = x reversed along dims; dy/dx reverses the gradient along the same dims"""
+
+    label_attributes = ("dims",)
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return torch.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.flip(grad_out, ctx.dims)
+
+
+class Roll(Function):
+    """y = x shifted cyclically by `shifts` along dims (dims None: over the flattened x); dy/dx rolls back"""
+
+    label_attributes = ("shifts", "dims")
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims=None):
+        ctx.shifts, ctx.dims = shifts, dims
+        return torch.roll(x, shifts, dims) if dims is not None else torch.roll(x, shifts)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        back = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return torch.roll(grad_out, back, ctx.dims) if ctx.dims is not None else torch.roll(grad_out, back)
