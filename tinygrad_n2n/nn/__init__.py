@@ -29,7 +29,7 @@ from .activation import (
     Tanh,
 )
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import Conv2d, ConvTranspose2d, Upsampling
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Upsampling
 from .distance import CosineSimilarity
 from .layers import AvgPool2d, Dropout, Flatten, Identity, Linear, MaxPool2d, Upsample
 from .loss import (
@@ -59,7 +59,9 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
     "ConvTranspose2d",
     "CosineSimilarity",
     "CrossEntropyLoss",
