@@ -72,11 +72,7 @@ def test_layer_matches_torch(make):
 
 
 TORCH_TWINS = [
-    *(getattr(nn, name) for name in ("Linear", "Conv2d", "ConvTranspose2d", "Upsample", "MaxPool2d", "AvgPool2d")),
-    *(getattr(nn, name) for name in ("ReLU", "LeakyReLU", "Softmax", "LogSoftmax", "Flatten", "Dropout", "Identity")),
-    *(getattr(nn, name) for name in nn.__all__ if name.endswith("Loss")),
-    *(getattr(nn, name) for name in ("BatchNorm1d", "BatchNorm2d", "InstanceNorm2d", "LayerNorm", "GroupNorm")),
-    *(getattr(nn, name) for name in ("ModuleDict", "ParameterList", "ParameterDict", "CosineSimilarity")),
+    *(getattr(nn, name) for name in nn.__all__ if name[0].isupper() and hasattr(torch.nn, name)),
     *(getattr(nn.init, name) for name in ("kaiming_normal_", "kaiming_uniform_", "xavier_uniform_", "xavier_normal_")),
     *(getattr(nn.init, name) for name in ("zeros_", "ones_", "normal_", "uniform_", "constant_", "calculate_gain")),
 ]
@@ -156,7 +152,7 @@ def test_dropout_training_mask_matches_torch_and_eval_is_identity():
     torch.testing.assert_close(out.data[kept], x[kept] / 0.6)
     assert torch.equal(drop.eval()(x).data, x)
     assert torch.equal(nn.Dropout(1.0)(x).data, torch.zeros_like(x))
-    with pytest.raises(ValueError, match="Dropout: p must be a probability"):
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         nn.Dropout(1.5)
 
 
@@ -248,20 +244,9 @@ def test_constant_initialisers():
 
 
 def test_bad_layer_arguments_are_clear_errors():
-    for mode in ("bilinear", "bicubic", "linear", "trilinear", "area", "nearest-exact"):
-        with pytest.raises(ValueError, match=f"Upsample: mode '{mode}' is not supported; only mode='nearest'"):
-            nn.Upsample(scale_factor=2, mode=mode)
-    with pytest.raises(ValueError, match="align_corners applies only to interpolating modes"):
-        nn.Upsample(scale_factor=2, align_corners=False)
-    with pytest.raises(ValueError, match="Upsample: scale_factor must be a positive integer"):
-        nn.Upsample(scale_factor=1.5)
-    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
-        nn.Upsample()
     with pytest.raises(ValueError, match="must be divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="kernel_size must be an int"):
         nn.Conv2d(3, 4, 0)
     with pytest.raises(ValueError, match="reduction must be"):
         nn.MSELoss(reduction="avg")
-    with pytest.raises(ValueError, match=r"^Upsample: size \(5, 5\) must be an integer multiple"):
-        nn.Upsample(size=5)(torch.randn(1, 1, 2, 2))

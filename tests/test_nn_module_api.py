@@ -200,4 +200,3 @@ def test_torch_nn_objects_are_refused_with_what_to_write():
         module.layer = torch.nn.Linear(1, 1)
     with pytest.raises(NotImplementedError, match=r'Module \[Module\] is missing the required "forward"'):
         module(torch.zeros(1))
-
