@@ -55,6 +55,24 @@ def test_mixed_torch_port_reproduces_the_torch_losses():
     assert abs(ours["test_error"] - theirs["test_error"]) <= 1e-6 * theirs["test_error"]
 
 
+def test_resnet_port_differs_from_its_torch_twin_only_in_the_imports():
+    ours = [line for line in (EXAMPLES / "port_resnet.py").read_text().splitlines() if line.strip()]
+    theirs = [line for line in (EXAMPLES / "port_resnet_torch.py").read_text().splitlines() if line.strip()]
+    assert len(ours) == len(theirs)
+    differing = [(a, b) for a, b in zip(ours, theirs) if a != b]
+    assert differing == [("from tinygrad_n2n import nn, optim", "from torch import nn, optim")]
+
+
+def test_resnet_port_reproduces_the_torch_losses_and_accuracy():
+    """BatchNorm2d (running statistics for the evaluation), GELU, AdaptiveAvgPool2d, Dropout, AdamW with
+    OneCycleLR and clip_grad_norm_: every step's loss is torch's (float64: agreement to ~1e-14)."""
+    ours = _load("port_resnet").main(epochs=2, batch_size=256, verbose=False)
+    theirs = _load("port_resnet_torch").main(epochs=2, batch_size=256, verbose=False)
+    assert len(ours["losses"]) == 12 and ours["losses"][-1] < ours["losses"][0]
+    assert max(abs(a - b) / b for a, b in zip(ours["losses"], theirs["losses"])) <= 1e-12
+    assert ours["test_accuracy"] == theirs["test_accuracy"]
+
+
 def test_digits_classifier_runs(capsys):
     accuracy = _load("digits_classifier").main(epochs=1, max_steps=3)
     assert 0.0 <= accuracy <= 1.0
