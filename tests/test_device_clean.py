@@ -77,3 +77,35 @@ def test_upsample_conv2d_phase_matrices_follow_the_weight(dtype):
     out = F.upsample_conv2d(x, weight, scale_factor=2, padding=1)
     out.sum().backward()
     assert out.dtype == dtype and weight.gradient.dtype == dtype and weight.gradient.device.type == "meta"
+
+
+METHODS = {  # the Tensor methods built on primitives or compositions with saved tensors: forward and backward
+    "log1p-sin-cos-erf-steps": lambda x: x.log1p() + x.sin() * x.cos() + x.erf() + x.sign() + x.floor() + x.round(),
+    "rsqrt-reciprocal-lerp": lambda x: x.rsqrt() + x.reciprocal() + x.lerp(x * 2, 0.3),
+    "prod": lambda x: x.prod(1).sum() + x.prod(),
+    "amax-amin": lambda x: x.amax(1).sum() + x.amin(),
+    "var-std": lambda x: x.var(1).sum() + x.std() + x.var(),
+    "norm": lambda x: x.norm() + x.norm(float("inf")) + x.norm(3, 1).sum(),
+    "cumsum-logsumexp": lambda x: x.cumsum(1).sum() + x.logsumexp(1).sum(),
+    "sort-topk": lambda x: x.sort(1).values.sum() + x.topk(2).values.sum(),
+    "repeat-flip-roll-split": lambda x: x.repeat(2, 1).flip(0).roll(1, 1).split(2, 1)[1].sum(),
+    "gather-scatter-index_select": lambda x: (
+        x.scatter(1, x.data.argsort(1)[:, :2], x[:, :2] * 2).index_select(1, x.data[0].argsort()).sum()
+        + x.gather(1, x.data.argsort(1)).sum()
+    ),
+    "einsum": lambda x: tn.einsum("ij,kj->ik", x, x).sum() + tn.einsum("ii->i", x[:, :3]).sum(),
+    "clamp-nan_to_num-masked_fill-tril": lambda x: (
+        x.clamp(x[0] - 1, x[0] + 1) + x.nan_to_num() + x.masked_fill(x.data > 0, 1.0) + x[:, :3].tril().sum()
+    ),
+}
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_tensor_methods_run_on_meta_and_read_no_device_value_on_the_host(name):
+    meta = tn.Tensor(torch.empty(3, 4, dtype=torch.float64, device="meta"), requires_grad=True)
+    METHODS[name](meta).sum().backward()
+    assert meta.gradient.device.type == "meta"
+    x = tn.Tensor(torch.rand(3, 4, dtype=torch.float64) + 0.5, requires_grad=True)
+    with HostReadWatcher() as watcher:
+        METHODS[name](x).sum().backward()
+    assert watcher.host_reads == [] and x.gradient is not None

@@ -154,6 +154,30 @@ OPS = {  # every public differentiable op, at least once (values away from kinks
         lambda x, target, scale: F.cross_entropy(x * scale, target, reduction="none"),
         [r(3, 4, 2), tn.Tensor([[0, 3], [1, 1], [2, 0]]), 0.5],
     ),
+    "log1p-sin-cos-erf": (lambda x: x.log1p() + x.sin() * x.cos() + x.erf(), [p(2, 3)]),
+    "sign-floor-round (zero)": (lambda x: x.sign() + x.floor() + x.round(decimals=1) + x, [leaf(randn(5) * 3 + 0.05)]),
+    "amax-amin-dims": (lambda x: x.amax(1) + x.amin((0, 2)).sum(), [r(2, 3, 2)]),
+    "prod-dim-and-all-with-a-zero": (
+        lambda x: x.prod(1) + x.prod(),
+        [leaf(torch.tensor([[1.5, 0.0, 2.0], [0.5, -1.0, 3.0]], dtype=torch.float64))],
+    ),
+    "cumsum": (lambda x: x.cumsum(1) * x, [r(2, 3)]),
+    "var-std": (lambda x: x.var(1) + x.std(0, correction=0).sum() + x.std(), [r(3, 4)]),
+    "norm-p": (lambda x: x.norm() + x.norm(1, 1) + x.norm(3, 0).sum() + x.norm(float("inf")), [z(3, 4)]),
+    "clone-repeat-flip-roll": (lambda x: x.clone().repeat(2, 1, 2).flip(0, 2).roll((1, -1), (1, 2)), [r(2, 3)]),
+    "scatter-index_select-gather": (
+        lambda x, src: (
+            x.scatter(1, torch.tensor([[2, 0], [1, 3]]), src).index_select(1, torch.tensor([3, 3, 0, 2]))
+            + x.gather(1, torch.tensor([[0, 0, 1, 3], [2, 2, 2, 2]]))
+        ),
+        [r(2, 4), r(2, 2, seed=1)],
+    ),
+    "einsum-matmul-diagonal-broadcast": (
+        lambda a, b, c: (
+            tn.einsum("bij,jk->bik", a, b).sum() + tn.einsum("ii->i", c) + tn.einsum("...i,i", a, b[0]).sum()
+        ),
+        [r(2, 3, 4), r(4, 4, seed=1), r(4, 4, seed=2)],
+    ),
 }
 
 OPS |= {  # torch.nn.functional's spatial ops (tinygrad_n2n.spatial)

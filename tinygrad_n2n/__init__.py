@@ -8,33 +8,51 @@ import torch
 
 from . import functional, nn, optim
 from ._tensor import Tensor
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
-from .ops.movement import Cat, Stack
 from .serialization import load, save
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-
-
-def cat(tensors: list[Any], dim: int = 0) -> Tensor:
-    """Concatenate along `dim`; tensors agree in every other dim."""
-    return Cat.apply(*[t if isinstance(t, Tensor) else Tensor(t) for t in tensors], dim=dim)
-
-
-def stack(tensors: list[Any], dim: int = 0) -> Tensor:
-    """Stack equally-shaped tensors along a new dim `dim`."""
-    return Stack.apply(*[t if isinstance(t, Tensor) else Tensor(t) for t in tensors], dim=dim)
-
-
-def _factory(torch_fn):
-    def create(*args: Any, requires_grad: bool = False, **kwargs: Any) -> Tensor:
-        return Tensor(torch_fn(*args, **kwargs), requires_grad=requires_grad)
-
-    create.__name__ = torch_fn.__name__
-    create.__doc__ = f"`torch.{torch_fn.__name__}` wrapped as an engine tensor (accepts requires_grad=)."
-    return create
-
-
-zeros, ones, full, randn, rand, arange, eye = map(
-    _factory, (torch.zeros, torch.ones, torch.full, torch.randn, torch.rand, torch.arange, torch.eye)
+from .tensor_functions import (
+    bmm,
+    cat,
+    chunk,
+    clamp,
+    einsum,
+    exp,
+    flatten,
+    log,
+    matmul,
+    maximum,
+    meshgrid,
+    minimum,
+    outer,
+    sigmoid,
+    softmax,
+    split,
+    sqrt,
+    stack,
+    tanh,
+    tril,
+    triu,
+    where,
 )
 
 
@@ -74,25 +92,55 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "bmm",
     "cat",
+    "chunk",
+    "clamp",
+    "einsum",
+    "empty",
+    "empty_like",
     "enable_grad",
+    "exp",
     "eye",
+    "flatten",
     "from_numpy",
     "full",
+    "full_like",
     "functional",
     "gradcheck",
     "inference_mode",
     "is_grad_enabled",
+    "linspace",
     "load",
+    "log",
+    "manual_seed",
+    "matmul",
+    "maximum",
+    "meshgrid",
+    "minimum",
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "optim",
+    "outer",
     "rand",
+    "rand_like",
+    "randint",
     "randn",
+    "randn_like",
     "save",
     "set_grad_enabled",
+    "sigmoid",
+    "softmax",
+    "split",
+    "sqrt",
     "stack",
+    "tanh",
     "tensor",
+    "tril",
+    "triu",
+    "where",
     "zeros",
+    "zeros_like",
 ]

@@ -78,3 +78,78 @@ class Linear(Function):
         grad_w = grad_rows.t() @ x.reshape(rows, x.shape[-1]) if need_w else None
         grad_b = grad_rows.sum(0) if need_b else None
         return grad_x, grad_w, grad_b
+
+
+class Einsum(Function):
+    """y = einsum(equation, x₁, .., xₙ); dy/dxᵢ = einsum of dy with the other operands back to xᵢ's subscripts
+
+    Letters that only xᵢ carries are broadcast back (they were summed), a letter repeated in xᵢ puts the
+    gradient on that diagonal, and size-1 letters that broadcast are summed back by the tape.
+    """
+
+    label_attributes = ("equation",)
+
+    @staticmethod
+    def forward(ctx, *operands, equation):
+        out = torch.einsum(equation, *operands)
+        ctx.equation = equation
+        ctx.subscripts, ctx.out_subscripts = explicit_subscripts(equation, [x.ndim for x in operands])
+        ctx.save_for_backward(*operands)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        operands, subscripts = ctx.saved_tensors, ctx.subscripts
+        grads = []
+        for i, (x, letters) in enumerate(zip(operands, subscripts)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(operands)) if j != i]
+            reachable = set(ctx.out_subscripts).union(*(subscripts[j] for j in others))
+            kept = "".join(dict.fromkeys(letter for letter in letters if letter in reachable))
+            equation = ",".join([ctx.out_subscripts, *(subscripts[j] for j in others)]) + "->" + kept
+            grads.append(
+                _to_subscripts(torch.einsum(equation, grad_out, *(operands[j] for j in others)), kept, x, letters)
+            )
+        return tuple(grads)
+
+
+def _to_subscripts(grad: torch.Tensor, kept: str, x: torch.Tensor, letters: str) -> torch.Tensor:
+    """`grad` (one dim per letter of `kept`) laid out as x's `letters`: letters it lacks broadcast at x's sizes, a
+    repeated letter's values written on the diagonal of a zero tensor."""
+    distinct = "".join(dict.fromkeys(letters))
+    sizes = dict(zip(letters, x.shape))
+    for position, letter in enumerate(distinct):
+        if letter not in kept:
+            grad = grad.unsqueeze(position)
+    grad = grad.expand([sizes[letter] if letter not in kept else -1 for letter in distinct])
+    if distinct == letters:
+        return grad
+    sizes.update(zip(distinct, grad.shape))
+    full = grad.new_zeros([sizes[letter] for letter in letters])
+    strides = [sum(full.stride(k) for k, other in enumerate(letters) if other == letter) for letter in distinct]
+    full.as_strided(grad.shape, strides).copy_(grad)
+    return full
+
+
+def explicit_subscripts(equation: str, ndims: list[int]) -> tuple[list[str], str]:
+    """The letters of each operand and of the output, with `...` spelled out as letters the equation does not
+    use and the implicit output (no `->`) made explicit as torch reads it: the ellipsis dims, then the letters
+    used once, sorted."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in equation]
+    ellipsis_dims = max(
+        (ndim - len(term.replace("...", "")) for term, ndim in zip(terms, ndims) if "..." in term), default=0
+    )
+    broadcast = "".join(spare[:ellipsis_dims])
+    subscripts = []
+    for term, ndim in zip(terms, ndims):
+        own = ndim - len(term.replace("...", ""))
+        subscripts.append(term.replace("...", broadcast[ellipsis_dims - own :] if own else ""))
+    if arrow:
+        return subscripts, output.replace("...", broadcast)
+    letters = "".join(terms).replace("...", "")
+    return subscripts, broadcast + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
