@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from . import functional as F
+from . import tensor_functions
 from ._checks import as_tensor
 from ._tensor import Tensor
 from .ops import elementwise as ew
@@ -128,9 +129,45 @@ def square(input, *, out=None):
 
 def clamp(input, min=None, max=None, *, out=None):
     _no_out(out)
-    if isinstance(min, (Tensor, torch.Tensor)) or isinstance(max, (Tensor, torch.Tensor)):
-        raise Unsupported("tensor bounds are not supported (numbers are); use torch.maximum / torch.minimum")
     return as_tensor(input).clamp(min, max)
+
+
+def method(name: str) -> Callable:
+    """torch.X(input, *args, out=None, **kwargs) -> the engine Tensor method X with the same arguments: for the
+    functions whose torch.Tensor method shares their signature (torch.prod, torch.sort, torch.gather, ...)."""
+
+    def adapter(input, *args, out=None, **kwargs):
+        _no_out(out)
+        return getattr(as_tensor(input), name)(*args, **kwargs)
+
+    adapter.__name__ = name
+    return adapter
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
+    """torch.scatter(input, dim, index, src) and its `value` form (a number for src)."""
+    _no_out(out)
+    if reduce is not None:
+        raise Unsupported(f"reduce={reduce!r} is not supported (plain scatter is)")
+    return as_tensor(input).scatter(dim, index, value if src is None else src)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    _no_out(out)
+    return as_tensor(input).norm(p, dim, keepdim, dtype)
+
+
+def einsum(*args):
+    return tensor_functions.einsum(*args)
+
+
+def meshgrid(*tensors, indexing=None):
+    return tensor_functions.meshgrid(*tensors, indexing=indexing)
+
+
+def outer(input, vec2, *, out=None):
+    _no_out(out)
+    return tensor_functions.outer(input, vec2)
 
 
 def where(condition, input=None, other=None, *, out=None):
