@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_n2n as tn
-from tests.helpers import check_op, randn, seeds, shapes
+from tests.helpers import check_op, randn, same_as_torch, seeds, shapes
 
 
 def dims_of(data, shape: tuple[int, ...], label: str = "dim") -> int:
@@ -155,6 +155,13 @@ def test_unflatten(shape, data, seed):
     x = randn(*shape, seed=seed)
     for sizes in [(first, size // first), (first, -1), (-1, 1)]:
         check_op(lambda a: a.unflatten(dim, sizes), lambda a: a.unflatten(dim, sizes), [x])  # noqa: B023
+
+
+@pytest.mark.parametrize(
+    ("shape", "sizes"), [((0, 3), (1, -1)), ((2, 0), (-1, 3)), ((2, 3), (2, -1)), ((2, 6), (-1, -1)), ((2, 0), (0, -1))]
+)
+def test_unflatten_of_empty_tensors_and_bad_sizes_as_torch(shape, sizes):
+    same_as_torch("unflatten", lambda a: a.unflatten(1, sizes), None, [randn(*shape)])
 
 
 def test_as_methods_take_the_other_tensors_shape_and_type():

@@ -190,12 +190,16 @@ class ShapeMethods:
         dim, sizes = _checks.canonical_dim("unflatten", dim, len(shape)), tuple(sizes)
         if not shape:
             raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no dimensions")
-        if -1 not in sizes and math.prod(sizes) != shape[dim]:
+        known = math.prod(size for size in sizes if size != -1)
+        if sizes.count(-1) > 1 or (-1 in sizes and not known):
+            raise RuntimeError(f"unflatten: only one size may be -1, and only beside sizes that are not 0, got {sizes}")
+        resolved = tuple(shape[dim] // known if size == -1 else size for size in sizes)  # as -1 is ambiguous at 0
+        if math.prod(resolved) != shape[dim]:
             raise RuntimeError(
                 f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({shape[dim]}) "
                 "in the input tensor"
             )
-        return movement.Reshape.apply(self, shape=(*shape[:dim], *sizes, *shape[dim + 1 :]))
+        return movement.Reshape.apply(self, shape=(*shape[:dim], *resolved, *shape[dim + 1 :]))
 
     def squeeze(self, dim: Any = None) -> Tensor:
         """Drop size-1 dims: all of them, or those of `dim` (an int or a tuple) that have size 1."""
