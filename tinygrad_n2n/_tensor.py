@@ -1,6 +1,7 @@
 """`Tensor`: a `torch.Tensor` plus the bookkeeping of the tape; its operators and methods come from
 `TensorMethods` (`_tensor_methods.py`) and its sibling mixins (`_tensor_math.py`, `_tensor_reduce.py`,
-`_tensor_shape.py`), each a call into a primitive op.
+`_tensor_shape.py`), each a call into a primitive op, and its in-place methods (`add_`,
+`+=`, `zero_`, ...) from `InplaceMethods` (`_tensor_inplace.py`).
 
 The module is `_tensor` (as torch's `torch/_tensor.py`) so that `tinygrad_n2n.tensor` stays free for torch's
 `tensor(data)` factory.
@@ -8,6 +9,7 @@ The module is `_tensor` (as torch's `torch/_tensor.py`) so that `tinygrad_n2n.te
 
 from __future__ import annotations
 
+import copy
 import reprlib
 from collections.abc import Sequence
 from typing import Any
@@ -16,22 +18,13 @@ import numpy as np
 import torch
 
 from . import tape
+from ._tensor_inplace import InplaceMethods
 from ._tensor_math import MathMethods
 from ._tensor_methods import TensorMethods
 from ._tensor_reduce import ReduceMethods
 from ._tensor_shape import ShapeMethods
 
 Number = int | float | bool
-
-
-def _dispatch(func: Any, args: Sequence, kwargs: dict) -> Any:
-    """`_torch_routing.dispatch`, imported on the first call (it imports the functional API, built on Tensor);
-    the import then replaces this function, so later calls go straight to the routing."""
-    global _dispatch
-    from ._torch_routing import dispatch
-
-    _dispatch = dispatch
-    return dispatch(func, args, kwargs)
 
 
 def _converted(data: Any, dtype: torch.dtype | None, device: Any) -> torch.Tensor:
@@ -55,7 +48,59 @@ def _converted(data: Any, dtype: torch.dtype | None, device: Any) -> torch.Tenso
         ) from error
 
 
-class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods):
+class GradDtypeError(TypeError, RuntimeError):
+    """An integer or bool tensor asked to require a gradient: a TypeError for the engine's callers, and the
+    RuntimeError that torch raises for code ported from it."""
+
+
+_NON_LEAF_FLAG_MESSAGE = (  # torch's words
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a "
+    "subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+)
+
+
+def _checked_grad(tensor: Tensor, value: Any) -> torch.Tensor:
+    """The raw gradient for `tensor.grad = value`: torch's checks (type, identity, dtype, device, size), with
+    its exception types; a value that requires a gradient itself is refused (the engine has no double backward)."""
+    if not isinstance(value, (Tensor, torch.Tensor)):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+    if value is tensor:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if value._requires_grad if isinstance(value, Tensor) else value.requires_grad:
+        raise TypeError(
+            f"grad: the assigned gradient (shape {tuple(value.shape)}) requires a gradient itself; the engine keeps "
+            "gradients as plain values and has no double backward, so its graph would be lost: assign g.detach()"
+        )
+    raw = value.data if isinstance(value, Tensor) else value
+    if raw.dtype != tensor.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{raw.dtype}' to a tensor with dtype '{tensor.dtype}'. "
+            "Please ensure that the gradient and the tensor have the same dtype"
+        )
+    if raw.device != tensor.device:
+        raise RuntimeError(
+            f"attempting to assign a gradient with device '{raw.device}' to a tensor with device "
+            f"'{tensor.device}'. Please ensure that the gradient and the tensor are on the same device"
+        )
+    if raw.shape != tensor.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size '{list(raw.shape)}' to a tensor of size "
+            f"'{list(tensor.shape)}'. Please ensure that the gradient and the tensor are the same size"
+        )
+    return raw
+
+
+def _dispatch(func: Any, args: Sequence, kwargs: dict) -> Any:
+    """`_torch_routing.dispatch`, imported on the first call (it imports the functional API, built on Tensor);
+    the import then replaces this function, so later calls go straight to the routing."""
+    global _dispatch
+    from ._torch_routing import dispatch
+
+    _dispatch = dispatch
+    return dispatch(func, args, kwargs)
+
+
+class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMethods):
     """A value in the engine: `data` (a raw torch.Tensor), and, once backward ran, its `gradient`.
 
     `Tensor(data, requires_grad=False, dtype=None, device=None)` accepts a torch tensor (shared, detached),
@@ -116,16 +161,37 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods):
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value and not (self.data.is_floating_point() or self.data.is_complex()):
-            raise TypeError(
+            raise GradDtypeError(
                 f"Tensor: only floating-point tensors can require a gradient, got dtype {self.data.dtype}; "
                 "convert first, e.g. Tensor(x, dtype=torch.float32, requires_grad=True)"
             )
+        if not value and getattr(self, "_entry", None) is not None:  # no entry yet inside __init__
+            raise RuntimeError(_NON_LEAF_FLAG_MESSAGE)
         self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set `requires_grad` in place and return self, as torch: a non-leaf can't stop requiring a gradient
+        (use `detach()`), and only floating-point tensors can require one."""
+        if not isinstance(requires_grad, bool):
+            raise TypeError(
+                f"requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
+        self.requires_grad = requires_grad
+        return self
 
     @property
     def grad(self) -> torch.Tensor | None:
-        """Read-only alias of `.gradient`, for code ported from PyTorch."""
+        """Alias of `.gradient` (a raw torch tensor or None), for code ported from PyTorch.
+
+        Assigning checks the value as torch does: None, or a tensor (engine or torch) of this tensor's shape,
+        dtype and device; it is kept as it is (not copied).
+        """
         return self.gradient
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self.gradient = None if value is None else _checked_grad(self, value)
 
     @property
     def is_leaf(self) -> bool:
@@ -195,6 +261,28 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods):
 
     def contiguous(self) -> Tensor:
         return self
+
+    # ------------------------------------------------------------ copying and pickling (as torch)
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle and copy.copy keep: the data and the flag, not the gradient nor the graph (a pickled
+        non-leaf comes back as a leaf), as torch."""
+        return {"data": self.data, "requires_grad": self._requires_grad}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.data, self._requires_grad = state["data"], state["requires_grad"]
+        self.gradient, self._entry, self._retains_grad = None, None, False
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf's data and gradient (views stay views of one copy); non-leaves refuse, as torch."""
+        if self._entry is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the "
+                "moment. (deepcopy: this tensor was computed by a recorded op; copy y.detach() instead)"
+            )
+        new = type(self)._make(copy.deepcopy(self.data, memo), self._requires_grad)
+        new.gradient = copy.deepcopy(self.gradient, memo)
+        memo[id(self)] = new
+        return new
 
     def retain_grad(self) -> None:
         """Keep `.gradient` on this non-leaf tensor after backward (leaves always keep theirs)."""
