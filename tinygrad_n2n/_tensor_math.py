@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import _checks, _tensor  # read at call time: _tensor imports this module to define Tensor
-from ._tensor_methods import TensorMethods, _operand
+from ._tensor_methods import TensorMethods, _operand, _raw
 from .ops import elementwise as ew
 from .ops import math as math_ops
 from .ops import softmax as softmax_ops
@@ -22,10 +22,6 @@ from .ops.where import Where
 
 if TYPE_CHECKING:
     from ._tensor import Tensor
-
-
-def _raw(value: Any) -> Any:
-    return value.data if isinstance(value, TensorMethods) else value
 
 
 class MathMethods:

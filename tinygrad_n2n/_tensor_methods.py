@@ -44,6 +44,11 @@ def _matmul_operand(value: Any) -> Any:
     return _operand(value, "matmul")
 
 
+def _raw(value: Any) -> Any:
+    """An engine tensor's raw torch tensor (indices, masks, bounds); anything else as it is."""
+    return value.data if isinstance(value, TensorMethods) else value
+
+
 def _shape(args: tuple) -> tuple:
     """`f(2, 3)` and `f((2, 3))` both -> (2, 3)."""
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size)) else args

@@ -14,17 +14,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import _checks
-from ._tensor_methods import TensorMethods, _normalize_index, _operand, _shape
+from ._tensor_methods import _normalize_index, _operand, _raw, _shape
 from .ops import index as index_ops
 from .ops import movement, reduce
 from .ops.where import Where
 
 if TYPE_CHECKING:
     from ._tensor import Tensor
-
-
-def _raw(value: Any) -> Any:
-    return value.data if isinstance(value, TensorMethods) else value
 
 
 class ShapeMethods:
