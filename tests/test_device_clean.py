@@ -3,7 +3,8 @@
 Two proofs: both denoisers train one step (forward, MSE, backward, Adam) and run an eval forward on torch's
 `meta` device, where any `.tolist()`/`.item()` of a value fails; and on the CPU a dispatch watcher sees no
 `aten._local_scalar_dense` (the kernel behind `.item()`, `bool(tensor)` and Python branching on values) in
-the ops' forward and backward. (Adam reads its step counter, a CPU tensor as in torch.optim, on the host.)
+the ops' forward and backward when the CPU runs as other devices do; with its NaN/Inf probe on
+(`ops.nonfinite`, CPU only), the probes are the only host reads. (Adam reads its step counter, a CPU tensor as in torch.optim, on the host.)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import tinygrad_n2n as tn
 from tinygrad_n2n import functional as F
 from tinygrad_n2n import optim
 from tinygrad_n2n.n2n.models import build
+from tinygrad_n2n.ops import nonfinite
+from tinygrad_n2n.ops.upsample_conv import UpsampleConv2d
 
 
 class HostReadWatcher(TorchDispatchMode):
@@ -55,11 +58,28 @@ def test_training_step_and_eval_run_on_the_meta_device(arch):
 
 
 @pytest.mark.parametrize("arch", ["default", "course"])
-def test_training_step_reads_no_device_value_on_the_host(arch):
+def test_training_step_reads_no_device_value_on_the_host(arch, monkeypatch):
+    """Run the CPU as other devices run (`nonfinite`: no probe for NaN/Inf, the exact paths)."""
+    monkeypatch.setattr(nonfinite, "PROBE_ON_HOST", False)
     watcher = HostReadWatcher()
     out = _train_step_and_eval(arch, "cpu", watch_ops=lambda: watcher)
     assert out.shape == (2, 3, 8, 12)
     assert watcher.host_reads == []
+
+
+@pytest.mark.parametrize("arch", ["default", "course"])
+def test_on_the_cpu_the_only_host_reads_are_the_nan_probes(arch, monkeypatch):
+    """With the probe on (the CPU default), each probed tensor costs one host read, and nothing else does."""
+    probed, probe = [], nonfinite.finite
+
+    def counting_probe(*tensors):
+        probed.extend(t for t in tensors if t is not None)
+        return probe(*tensors)
+
+    monkeypatch.setattr(nonfinite, "finite", counting_probe)
+    watcher = HostReadWatcher()
+    _train_step_and_eval(arch, "cpu", watch_ops=lambda: watcher)
+    assert probed and len(watcher.host_reads) == len(probed)
 
 
 def test_the_watcher_sees_a_host_read():
@@ -74,7 +94,7 @@ def test_upsample_conv2d_phase_matrices_follow_the_weight(dtype):
     """The cached per-configuration constants are created on the weight's device and dtype."""
     x = tn.Tensor(torch.empty(1, 2, 3, 3, dtype=dtype, device="meta"), requires_grad=True)
     weight = tn.Tensor(torch.empty(4, 2, 3, 3, dtype=dtype, device="meta"), requires_grad=True)
-    out = F.upsample_conv2d(x, weight, scale_factor=2, padding=1)
+    out = UpsampleConv2d.apply(x, weight, None, scale=(2, 2), padding=(1, 1), dilation=(1, 1))  # the fused op
     out.sum().backward()
     assert out.dtype == dtype and weight.gradient.dtype == dtype and weight.gradient.device.type == "meta"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from . import tape
 from ._checks import (
     CONV_WEIGHT_DIMS,
     TRANSPOSED_WEIGHT_DIMS,
@@ -61,7 +62,7 @@ from .normalization import (  # noqa: F401  (part of this API)
     layer_norm,
     normalize,
 )
-from .ops import conv, linalg, pool
+from .ops import conv, linalg, nonfinite, pool
 from .ops import elementwise as ew
 from .ops import softmax as softmax_ops
 from .spatial import (  # noqa: F401  (part of this API; spatial's conv2d and pad extend those below)
@@ -122,7 +123,8 @@ def conv2d(
     check_weight_sizes("conv2d", weight, CONV_WEIGHT_DIMS)
     check_planes("conv2d", x, conv=True)
     check_window("conv2d", x, weight.shape[2:], padding, dilation)
-    strategy = conv.conv2d_strategy(x.data, groups)
+    needs_grad = tape.is_recording() and (x.requires_grad or weight.requires_grad)
+    strategy = conv.conv2d_strategy(x.data, weight.data, groups, needs_grad)
     return strategy.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
@@ -311,8 +313,9 @@ def upsample_conv2d(
             f"{name}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight {tuple(weight.shape)} "
             f"expects {weight.shape[1]}"
         )
-    if stride != (1, 1) or x.shape[0] == 0:
-        up = upsample_nearest(x, scale)  # the unfused path validates the rest
+    if stride != (1, 1) or x.shape[0] == 0 or not nonfinite.finite(x.data, weight.data):
+        # the unfused path validates the rest; fused, a NaN or ±Inf would meet zero phase weights (`nonfinite`)
+        up = upsample_nearest(x, scale)
         return conv2d(up, weight, bias, stride=stride, padding=padding, dilation=dilation)
     check_bias(name, bias, weight.shape[0])
     check_devices(name, x, weight, bias)

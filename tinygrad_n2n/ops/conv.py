@@ -9,7 +9,9 @@ conv2d has two strategies, one Function each, both reported as `conv2d` in graph
   (im2col) + one batched matrix product, cols (N, groups, C/groups·kh·kw, L), L = H_out·W_out. It also runs
   empty batches (N = 0): their cols are zeros, so the output and every gradient are empty or zero, as in torch.
 
-`conv2d_strategy` chooses between them. Arguments are validated by `functional`; these primitives assume
+`conv2d_strategy` chooses between them; `Conv2dTaps`' weight gradient forms products torch never forms, so an
+input or weight that is not surely finite (`nonfinite`) goes through `Conv2dUnfold` when a gradient is
+needed. Arguments are validated by `functional`; these primitives assume
 well-formed pairs of ints.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as torch_F
 
-from . import conv_gemm
+from . import conv_gemm, nonfinite
 from .function import Function
 
 FORCED_STRATEGY: type[Function] | None = None  # tests set this to run every conv2d through one strategy
@@ -47,12 +49,18 @@ def out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def conv2d_strategy(x: torch.Tensor, groups: int) -> type[Function]:
-    """The Function that runs conv2d on x (N, C, H, W): the tap GEMMs for ungrouped convolutions of a
-    non-empty input, unfold + matmul otherwise (grouped, or nothing to compute)."""
+def conv2d_strategy(x: torch.Tensor, weight: torch.Tensor, groups: int, needs_grad: bool) -> type[Function]:
+    """The Function that runs conv2d on x (N, C, H, W) and weight (O, C/groups, kh, kw).
+
+    The tap GEMMs for ungrouped convolutions of a non-empty input, unfold + matmul otherwise (grouped, or
+    nothing to compute). With needs_grad, the tap GEMMs only where x and weight are surely finite: their weight
+    and input gradients would spread a NaN or ±Inf further than torch (`nonfinite`). Their forward is exact.
+    """
     if FORCED_STRATEGY is not None:
         return FORCED_STRATEGY
-    return Conv2dTaps if groups == 1 and x.numel() > 0 else Conv2dUnfold
+    if groups != 1 or not x.numel() or (needs_grad and not nonfinite.finite(x, weight)):
+        return Conv2dUnfold
+    return Conv2dTaps
 
 
 class _Conv2d(Function):
@@ -78,34 +86,42 @@ class Conv2dUnfold(_Conv2d):
         out = torch.matmul(weight_flat, cols).view(n, out_channels, h_out, w_out)
         if bias is not None:
             out = out + bias.view(1, -1, 1, 1)
-        ctx.x_shape, ctx.in_size = x.shape, x.shape[2:]
+        ctx.x_shape = x.shape
         ctx.save_for_backward(cols, weight)
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         cols, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        groups, (n, _, rows, length) = ctx.groups, cols.shape
-        grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, length)  # (N, g, O/g, L)
-        grad_x = grad_w = grad_b = None
-        if need_x and not cols.numel():  # an empty x: nothing to fold back (fold refuses empty inputs)
-            grad_x = grad_out.new_zeros(ctx.x_shape)
-        elif need_x:
-            grad_cols = torch.matmul(flat_weight(weight, groups, rows).transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
-            grad_x = torch_F.fold(
-                grad_cols.view(n, groups * rows, length),
-                ctx.in_size,
-                weight.shape[2:],
-                dilation=ctx.dilation,
-                padding=ctx.padding,
-                stride=ctx.stride,
-            )
-        if need_w:
-            grad_w = torch.matmul(grad_flat, cols.transpose(2, 3)).sum(0).view(weight.shape)
-        if need_b:
-            grad_b = grad_out.sum((0, 2, 3))
-        return grad_x, grad_w, grad_b
+        geometry = (ctx.stride, ctx.padding, ctx.dilation, ctx.groups)
+        return unfold_backward(cols, weight, grad_out, ctx.x_shape, geometry, ctx.needs_input_grad)
+
+
+def unfold_backward(cols, weight, grad_out, x_shape, geometry, needs_input_grad):
+    """Conv2dUnfold's gradients: cols (N, g, C/g·kh·kw, L) of x (x_shape: N, C, H, W), weight (O, C/g, kh, kw),
+    grad_out (N, O, H_out, W_out), geometry (stride, padding, dilation, groups) -> (grad_x, grad_w, grad_b),
+    each None where needs_input_grad (three bools) is False."""
+    need_x, need_w, need_b = needs_input_grad
+    (stride, padding, dilation, groups), (n, _, rows, length) = geometry, cols.shape
+    grad_flat = grad_out.reshape(n, groups, grad_out.shape[1] // groups, length)  # (N, g, O/g, L)
+    grad_x = grad_w = grad_b = None
+    if need_x and not cols.numel():  # an empty x: nothing to fold back (fold refuses empty inputs)
+        grad_x = grad_out.new_zeros(x_shape)
+    elif need_x:
+        grad_cols = torch.matmul(flat_weight(weight, groups, rows).transpose(1, 2), grad_flat)  # (N, g, C/g·k·k, L)
+        grad_x = torch_F.fold(
+            grad_cols.view(n, groups * rows, length),
+            x_shape[2:],
+            weight.shape[2:],
+            dilation=dilation,
+            padding=padding,
+            stride=stride,
+        )
+    if need_w:
+        grad_w = torch.matmul(grad_flat, cols.transpose(2, 3)).sum(0).view(weight.shape)
+    if need_b:
+        grad_b = grad_out.sum((0, 2, 3))
+    return grad_x, grad_w, grad_b
 
 
 def _taps(kernel, stride, dilation, grid_w, out_channels) -> list[conv_gemm.Tap]:

@@ -10,6 +10,11 @@ A[r, a, t] = [⌊(r - p + t·d) / s⌋ = a + a_min], so the stacked phase weight
 and their gradient maps back through the same einsum. The phase convolutions run as row-shifted GEMMs on
 the low-resolution planes (`conv_gemm`), each tap only over the phases that use it; a pixel shuffle
 interleaves the phases into the output. No upsampled tensor, no im2col, no fold.
+
+The phase weights hold zeros where a phase does not read an offset, so a NaN or ±Inf meeting them spreads
+further than in torch (`nonfinite`): `functional.upsample_conv2d` runs upsample, then conv2d, unless x and W
+are surely finite, and a gradient that is not surely finite is taken by the reference computation (upsample
+the input rebuilt from the saved planes, unfold, `conv.unfold_backward`, sum each s×s block).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import functools
 import torch
 import torch.nn.functional as torch_F
 
-from . import conv_gemm
+from . import conv, conv_gemm, nonfinite
 from .function import Function
 
 
@@ -107,13 +112,15 @@ class UpsampleConv2d(Function):
             torch.add(out, bias, out=shuffled)
         ctx.grid, ctx.taps, ctx.x_shape, ctx.out_hw, ctx.phase_hw = grid, taps, x.shape, out_hw, phase_hw
         ctx.low = (low_h, low_w)
-        ctx.save_for_backward(None if cols is not None else planes, cols, weights, a_h, a_w)
+        ctx.save_for_backward(planes, cols, weights, a_h, a_w, weight)
         full = shuffled.view(n, phase_hw[0] * sh, phase_hw[1] * sw, o)
         return full[:, : out_hw[0], : out_hw[1]].permute(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad_out):
-        planes, cols, weights, a_h, a_w = ctx.saved_tensors
+        planes, cols, weights, a_h, a_w, weight = ctx.saved_tensors
+        if not nonfinite.finite(grad_out):
+            return _reference_backward(ctx, planes, weight, grad_out)
         need_x, need_w, need_b = ctx.needs_input_grad
         (n, c, _, _), (sh, sw), grid, (ph, pw) = ctx.x_shape, ctx.scale, ctx.grid, ctx.phase_hw
         o = grad_out.shape[1]
@@ -135,6 +142,20 @@ class UpsampleConv2d(Function):
         if need_b:
             grad_b = grad_out.sum((0, 2, 3))
         return grad_x, grad_w, grad_b
+
+
+def _reference_backward(ctx, planes, weight, grad_out):
+    """The gradients of conv2d(upsample_nearest(x)) as torch computes them: x (rebuilt from the planes, where
+    every pixel any output reads sits on the grid) upsampled, unfolded, `conv.unfold_backward`, and the input
+    gradient summed over each s×s block. planes (1, N·Hg·Wg, C), weight (O, C, kh, kw), grad_out (N, O, H', W')."""
+    (n, c, h, w), (sh, sw) = ctx.x_shape, ctx.scale
+    x = conv_gemm.from_planes(planes.contiguous(), ctx.x_shape, (1, 1), (-ctx.low[0], -ctx.low[1]), ctx.grid)
+    up = x.reshape(n, c, h, 1, w, 1).expand(n, c, h, sh, w, sw).reshape(n, c, h * sh, w * sw)
+    geometry = ((1, 1), ctx.padding, ctx.dilation, 1)
+    cols = conv.unfold_groups(up, weight.shape[2:], ctx.dilation, ctx.padding, (1, 1), 1)
+    grad_up, grad_w, grad_b = conv.unfold_backward(cols, weight, grad_out, up.shape, geometry, ctx.needs_input_grad)
+    grad_x = None if grad_up is None else grad_up.reshape(n, c, h, sh, w, sw).sum((3, 5))
+    return grad_x, grad_w, grad_b
 
 
 def _all_taps(weights: torch.Tensor, grid_w: int, span_w: int) -> list[conv_gemm.Tap]:
