@@ -206,8 +206,9 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         if output is not None and output._retains_grad:
             accumulate(output, grad_out)
         ctx = entry.ctx
-        if ctx.saved_versions:
-            _check_versions(entry)
+        for saved, version in zip(ctx.saved_tensors, ctx.saved_versions):  # saved_versions is () when not recorded
+            if version is not None and saved._version != version:
+                _refuse_modified(entry, saved, version)
         grads = entry.function.backward(ctx, grad_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -238,17 +239,15 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
         raise RuntimeError((_FREED_MESSAGE if entry.freed else _FOREIGN_MESSAGE).format(op=entry.op_name))
 
 
-def _check_versions(entry: Entry) -> None:
-    """Refuse to backward through an op whose saved tensors were changed in place after it was recorded."""
-    for saved, version in zip(entry.ctx.saved_tensors, entry.ctx.saved_versions):
-        if version is not None and saved._version != version:
-            raise RuntimeError(
-                f"{entry.op_name}.backward: one of the variables needed for gradient computation has been "
-                f"modified by an inplace operation: a saved tensor of shape {tuple(saved.shape)} "
-                f"{str(saved.dtype).removeprefix('torch.')} is at version {saved._version}; expected version "
-                f"{version} instead. It changed after '{entry.op_name}' was recorded (an in-place op, "
-                ".data.mul_(), or an optimizer step); recompute the forward, or change a clone instead."
-            )
+def _refuse_modified(entry: Entry, saved: torch.Tensor, version: int) -> None:
+    """Refuse to backward through an op whose saved tensor was changed in place after it was recorded."""
+    raise RuntimeError(
+        f"{entry.op_name}.backward: one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: a saved tensor of shape {tuple(saved.shape)} "
+        f"{str(saved.dtype).removeprefix('torch.')} is at version {saved._version}; expected version "
+        f"{version} instead. It changed after '{entry.op_name}' was recorded (an in-place op, "
+        ".data.mul_(), or an optimizer step); recompute the forward, or change a clone instead."
+    )
 
 
 def accumulate(tensor: Any, grad: torch.Tensor) -> None:

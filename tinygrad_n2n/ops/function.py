@@ -29,6 +29,7 @@ import torch
 
 from .. import _tensor, tape
 
+_RawTensor = torch.Tensor
 _grad_mode = torch.is_grad_enabled  # torch's grad mode is the recording switch (read, never used for autograd)
 
 
@@ -60,10 +61,10 @@ class Context:
         self.saved_tensors = tensors
         if not self.needs_input_grad:
             return  # nothing records (no_grad, inference_mode, no input needs a gradient): no versions to keep
-        versions = []  # a plain loop: this runs for most recorded ops
+        versions = []  # a plain loop and type(): the cheapest spelling measured (this runs for most recorded ops)
         try:
             for t in tensors:
-                versions.append(t._version if t.__class__ is torch.Tensor else None)
+                versions.append(t._version if type(t) is _RawTensor else None)
         except RuntimeError as error:  # only inference tensors have no version counter
             raise RuntimeError(
                 "Inference tensors cannot be saved for backward: a tensor created under inference_mode is used "
