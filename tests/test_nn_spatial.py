@@ -20,6 +20,9 @@ LAYERS = {  # id -> (builder, input shape without the batch)
     "AvgPool1d": (lambda lib: lib.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 9)),
     "AvgPool2d": (lambda lib: lib.AvgPool2d(3, stride=2, padding=1), (2, 7, 8)),
     "AvgPool2d(no pad count)": (lambda lib: lib.AvgPool2d(2, stride=1, padding=1, count_include_pad=False), (2, 5, 5)),
+    "AvgPool2d(ceil)": (lambda lib: lib.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 6, 7)),
+    "AvgPool2d(divisor)": (lambda lib: lib.AvgPool2d(2, divisor_override=3), (2, 6, 7)),
+    "MaxPool2d(ceil)": (lambda lib: lib.MaxPool2d(3, 2, 1, ceil_mode=True), (2, 6, 7)),
     "AdaptiveAvgPool1d": (lambda lib: lib.AdaptiveAvgPool1d(4), (3, 10)),
     "AdaptiveAvgPool2d": (lambda lib: lib.AdaptiveAvgPool2d((3, None)), (3, 7, 5)),
     "AdaptiveAvgPool2d(1)": (lambda lib: lib.AdaptiveAvgPool2d(1), (3, 7, 5)),
@@ -77,6 +80,7 @@ def test_forward_and_gradients_match_torch(name, batch, grow, seed):
         lambda lib: lib.MaxPool1d(2, return_indices=True),
         lambda lib: lib.AdaptiveMaxPool1d(3, return_indices=True),
         lambda lib: lib.AdaptiveMaxPool2d(2, return_indices=True),
+        lambda lib: lib.MaxPool2d(3, 2, 1, return_indices=True, ceil_mode=True),
     ],
 )
 def test_max_pools_return_torchs_indices(make):
@@ -149,13 +153,6 @@ def test_unflatten_checks_as_torch():
             lib.Unflatten(1, (2, 2.0))
         with pytest.raises(RuntimeError, match="don't multiply up to the size of dim 1"):
             lib.Unflatten(1, (2, 2))(torch.zeros(2, 6))
-
-
-def test_pools_refuse_what_the_engine_lacks():
-    with pytest.raises(ValueError, match="MaxPool2d: return_indices=True and ceil_mode=True are not supported"):
-        nn.MaxPool2d(2, ceil_mode=True)
-    with pytest.raises(ValueError, match="AvgPool2d: ceil_mode=True and divisor_override are not supported"):
-        nn.AvgPool2d(2, divisor_override=3)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from . import functional as F
 from . import tensor_functions
 from ._checks import as_tensor
 from ._tensor import Tensor
+from .nn import functional as nn_functional
 from .ops import elementwise as ew
 from .ops import movement
 from .ops.where import Where
@@ -258,23 +259,6 @@ def t(input):
 # ---------------------------------------------------------------- torch.nn.functional
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    if isinstance(padding, str):
-        padding = _string_padding(padding, weight, stride, dilation)
-    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
-
-
-def _string_padding(padding: str, weight: Any, stride: Any, dilation: Any) -> Any:
-    """'valid' is no padding; 'same' is the symmetric padding dilation·(k - 1)/2 when that is whole."""
-    if padding == "valid":
-        return 0
-    dilations = dilation if isinstance(dilation, (tuple, list)) else (dilation, dilation)
-    totals = [d * (k - 1) for d, k in zip(dilations, weight.shape[2:])]
-    if padding != "same" or stride not in (1, (1, 1), [1, 1]) or any(t % 2 for t in totals):
-        raise Unsupported(f"padding={padding!r} is supported as 'valid', or 'same' with stride 1 and odd kernels")
-    return tuple(t // 2 for t in totals)
-
-
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
 
@@ -317,79 +301,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return F.log_softmax(x, _softmax_dim("log_softmax", x.ndim, dim))
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    if ceil_mode or return_indices:
-        raise Unsupported("ceil_mode=True and return_indices=True are not supported")
-    return F.max_pool2d(input, kernel_size, stride, padding, dilation)
-
-
-def avg_pool2d(
-    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
-):
-    if ceil_mode or divisor_override is not None:
-        raise Unsupported("ceil_mode=True and divisor_override are not supported")
-    return F.avg_pool2d(input, kernel_size, stride, padding, count_include_pad)
-
-
-def pad(input, pad, mode="constant", value=None):
-    if mode != "constant":
-        raise Unsupported(f"mode={mode!r} is not supported (only 'constant' is)")
-    return F.pad(input, tuple(pad), value=0.0 if value is None else value)
-
-
-def interpolate(
-    input,
-    size=None,
-    scale_factor=None,
-    mode="nearest",
-    align_corners=None,
-    recompute_scale_factor=None,
-    antialias=False,
-):
-    supported = mode == "nearest" and align_corners is None and not antialias and input.dim() == 4
-    scale = _whole_scale(input, size, scale_factor) if supported else None
-    if scale is None:
-        raise Unsupported(
-            "only mode='nearest' on (N, C, H, W) with an integer scale_factor (or a size that is an integer "
-            f"multiple) is supported, as tinygrad_n2n.functional.upsample_nearest; got mode={mode!r}"
-        )
-    return F.upsample_nearest(input, scale)
-
-
-def _whole_scale(input: Any, size: Any, scale_factor: Any) -> tuple[int, int] | None:
-    """The (sh, sw) integer factors of a nearest upsampling, or None when they are not whole numbers."""
-    if (size is None) == (scale_factor is None):
-        return None
-    if size is not None:
-        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
-        factors = [s / d for s, d in zip(sizes, input.shape[2:])]
-    else:
-        factors = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * 2
-    if len(factors) != 2 or not all(isinstance(f, (int, float)) and f >= 1 and f == int(f) for f in factors):
-        return None
-    return int(factors[0]), int(factors[1])
-
-
-def pointwise_loss(engine_loss: Callable) -> Callable:
-    """F.mse_loss / F.l1_loss with torch's signature; the legacy size_average/reduce and weight= stay torch's."""
-
-    def loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-        if size_average is not None or reduce is not None or weight is not None:
-            raise Unsupported("size_average, reduce (deprecated) and weight are not supported")
-        return engine_loss(input, target, reduction=reduction)
-
-    return loss
-
-
-mse_loss = pointwise_loss(F.mse_loss)
-l1_loss = pointwise_loss(F.l1_loss)
-
-
-def cross_entropy(
-    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
-):
-    if size_average is not None or reduce is not None or label_smoothing:
-        raise Unsupported("size_average, reduce (deprecated) and label_smoothing are not supported")
-    if (target.data if isinstance(target, Tensor) else torch.as_tensor(target)).is_floating_point():
-        raise Unsupported("class-probability targets are not supported (class indices are)")
-    return F.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction)
+def dropout(input, p=0.5, training=True, inplace=False):
+    if inplace:
+        raise Unsupported("inplace=True writes into the input; write x = F.dropout(x, p)")
+    return nn_functional.dropout(input, p, training)

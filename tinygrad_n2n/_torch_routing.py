@@ -12,14 +12,16 @@ come to `dispatch`, which either
   some engine argument requires a gradient while recording is on and the result is differentiable (a
   floating-point tensor), or the call writes in place (`out=`, `inplace=True`, `raw[i] = x`, `t.add_(x)`).
 
-An adapter raises `Unsupported` for arguments its engine op does not cover (interpolate's bilinear mode,
-pooling's ceil_mode, `out=`, ...); the call then takes the second path, with that reason in any error.
+Most of torch.nn.functional runs in `tinygrad_n2n.nn.functional`, whose functions take torch's signature
+(`SAME_SIGNATURE`). An adapter raises `Unsupported` for arguments its engine op does not cover (`out=`,
+`inplace=True`, `div`'s rounding modes, ...); the call then takes the second path, with that reason in any error.
 Raw torch tensors that require a gradient from torch.autograd are refused outright: the engine never uses
 torch.autograd, so their gradient would be lost too.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +32,7 @@ from . import _torch_adapters as adapters
 from . import tape
 from ._tensor import Tensor
 from ._torch_adapters import Unsupported
+from .nn import functional as nn_functional
 
 
 def dispatch(func: Callable, args: tuple, kwargs: dict) -> Any:
@@ -137,7 +140,7 @@ def _name(func: Callable) -> str:
 def _lost_gradient(func: Callable, reason: str, advice: str) -> str:
     return (
         f"{_name(func)} on an engine Tensor that requires a gradient: {reason}, so the gradient would be "
-        f"silently lost. {_ADVICE.get(func, advice)}"
+        f"silently lost. {advice}"
     )
 
 
@@ -165,10 +168,6 @@ _OUT_OF_PLACE = (
     "Write it out of place (y = f(x), a = a + b), or build the tensor with torch.cat, torch.stack or "
     "torch.where instead of writing into one."
 )
-_ADVICE: dict[Callable, str] = {
-    torch_F.dropout: "Use tinygrad_n2n.nn.functional.dropout or tinygrad_n2n.nn.Dropout.",
-    torch_F.max_pool2d_with_indices: "Use F.max_pool2d without return_indices.",
-}
 
 # the result depends only on the shape, dtype or device of these functions' engine arguments
 _TEMPLATES = {
@@ -305,22 +304,74 @@ ROUTES: dict[Callable, Callable] = {
     torch.index_select: adapters.method("index_select"),
     torch.scatter: adapters.scatter,
     torch.Tensor.scatter: adapters.scatter,
-    # torch.nn.functional (F.conv2d is torch.conv2d, F.softmax is not torch.softmax)
-    torch_F.conv2d: adapters.conv2d,
-    torch_F.conv_transpose2d: adapters.conv_transpose2d,
+    # torch.nn.functional (F.conv2d is torch.conv2d, F.softmax is not torch.softmax): those whose engine
+    # function takes other argument names go through an adapter; the rest are in SAME_SIGNATURE below
     torch_F.linear: adapters.linear,
+    torch_F.conv_transpose2d: adapters.conv_transpose2d,
     torch_F.relu: adapters.relu,
     torch_F.leaky_relu: adapters.leaky_relu,
     torch_F.softmax: adapters.softmax,
     torch.softmax: adapters.softmax,
     torch_F.log_softmax: adapters.log_softmax,
     torch.log_softmax: adapters.log_softmax,
-    torch_F.max_pool2d: adapters.max_pool2d,
-    torch.max_pool2d: adapters.max_pool2d,
-    torch_F.avg_pool2d: adapters.avg_pool2d,
-    torch_F.pad: adapters.pad,
-    torch_F.interpolate: adapters.interpolate,
-    torch_F.mse_loss: adapters.mse_loss,
-    torch_F.l1_loss: adapters.l1_loss,
-    torch_F.cross_entropy: adapters.cross_entropy,
+    torch_F.dropout: adapters.dropout,
+    torch.max_pool2d: nn_functional.max_pool2d,
+    torch_F.max_pool2d_with_indices: functools.partial(nn_functional.max_pool2d, return_indices=True),
+    torch_F.max_pool1d_with_indices: functools.partial(nn_functional.max_pool1d, return_indices=True),
+    torch_F.adaptive_max_pool1d_with_indices: functools.partial(nn_functional.adaptive_max_pool1d, return_indices=True),
+    torch_F.adaptive_max_pool2d_with_indices: functools.partial(nn_functional.adaptive_max_pool2d, return_indices=True),
 }
+
+# torch.nn.functional's functions that tinygrad_n2n.nn.functional implements with torch's signature (the same
+# argument names, order and defaults), so torch's call runs there unchanged
+SAME_SIGNATURE = (
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "celu",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "cosine_similarity",
+    "cross_entropy",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "elu",
+    "embedding",
+    "fold",
+    "gelu",
+    "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "huber_loss",
+    "instance_norm",
+    "interpolate",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "logsigmoid",
+    "max_pool1d",
+    "max_pool2d",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "relu6",
+    "selu",
+    "silu",
+    "smooth_l1_loss",
+    "softplus",
+    "unfold",
+)
+ROUTES.update({getattr(torch_F, name): getattr(nn_functional, name) for name in SAME_SIGNATURE})

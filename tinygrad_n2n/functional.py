@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as torch_F
 
 from . import tape
 from ._checks import (
@@ -85,6 +86,7 @@ from .spatial import (  # noqa: F401  (part of this API; spatial's conv2d and pa
     pixel_unshuffle,
     unfold,
 )
+from .spatial import pooling as spatial_pooling
 
 # ---------------------------------------------------------------- convolution and resampling
 
@@ -186,21 +188,58 @@ def upsample_nearest(x: Any, scale_factor: IntPair) -> Tensor:
 
 
 def max_pool2d(
-    x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0, dilation: IntPair = 1
-) -> Tensor:
-    """Max over sliding windows. x: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size."""
-    return _pool("max_pool2d", x, kernel_size, stride, padding, dilation)
+    input: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over sliding windows, torch's signature. x: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to
+    kernel_size. With ceil_mode (a last partial window) or return_indices (also the int64 arg-max positions in the
+    flattened H·W plane), torch's kernel picks the windows' arg-max and the engine gathers them."""
+    if ceil_mode or return_indices:
+        args = (kernel_size, stride, padding, dilation, ceil_mode)
+        return spatial_pooling.max_pool_by_index("max_pool2d", torch_F.max_pool2d, input, 2, return_indices, *args)
+    return _pool("max_pool2d", input, kernel_size, stride, padding, dilation)
 
 
 def avg_pool2d(
-    x: Any, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0, count_include_pad: bool = True
+    input: Any,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> Tensor:
-    """Mean over sliding windows. x: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to kernel_size."""
-    return _pool("avg_pool2d", x, kernel_size, stride, padding, 1, count_include_pad)
+    """Mean over sliding windows, torch's signature. x: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults
+    to kernel_size. count_include_pad: the zero padding counts in a window's size; ceil_mode: a last partial
+    window (divided by what it covers); divisor_override: every window's sum divided by this instead."""
+    if not ceil_mode and divisor_override is None:
+        return _pool("avg_pool2d", input, kernel_size, stride, padding, 1, count_include_pad)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
+        raise RuntimeError(f"avg_pool2d: divisor must be not zero, got divisor_override={divisor_override!r}")
+    x = as_tensor(input)
+    kernel, stride, padding, _ = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding, 1)
+    return spatial_pooling.avg_pool2d_divided(
+        x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 def _pool(name: str, x: Any, kernel_size, stride, padding, dilation, count_include_pad=True) -> Tensor:
     x = as_tensor(x)
+    kernel, stride, padding, dilation = _pool_arguments(name, x, kernel_size, stride, padding, dilation)
+    if name == "max_pool2d":
+        return pool.MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
+    return pool.AvgPool2d.apply(
+        x, kernel_size=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad
+    )
+
+
+def _pool_arguments(name: str, x: Tensor, kernel_size, stride, padding, dilation) -> tuple[tuple, ...]:
+    """Validated (kernel, stride, padding, dilation) pairs of a pooling of x (N, C, H, W)."""
     check_4d(name, x)
     kernel = pair(name, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None or stride == [] else pair(name, "stride", stride, 1)
@@ -209,11 +248,7 @@ def _pool(name: str, x: Any, kernel_size, stride, padding, dilation, count_inclu
         raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
     check_planes(name, x)
     check_window(name, x, kernel, padding, dilation)
-    if name == "max_pool2d":
-        return pool.MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation)
-    return pool.AvgPool2d.apply(
-        x, kernel_size=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad
-    )
+    return kernel, stride, padding, dilation
 
 
 def pad(x: Any, pad: tuple[int, ...], mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -313,12 +348,12 @@ def upsample_conv2d(
             f"{name}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight {tuple(weight.shape)} "
             f"expects {weight.shape[1]}"
         )
+    check_devices(name, x, weight, bias)
     if stride != (1, 1) or x.shape[0] == 0 or not nonfinite.finite(x.data, weight.data):
         # the unfused path validates the rest; fused, a NaN or ±Inf would meet zero phase weights (`nonfinite`)
         up = upsample_nearest(x, scale)
         return conv2d(up, weight, bias, stride=stride, padding=padding, dilation=dilation)
     check_bias(name, bias, weight.shape[0])
-    check_devices(name, x, weight, bias)
     check_weight_sizes(name, weight, CONV_WEIGHT_DIMS)
     check_planes(name, x)
     upsampled = (x.shape[0], x.shape[1], x.shape[2] * scale[0], x.shape[3] * scale[1])

@@ -5,6 +5,7 @@ So `import torch.nn.functional as F` ports as `import tinygrad_n2n.nn.functional
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -40,7 +41,6 @@ from ..functional import (
     softmax,
     tanh,
     upsample_conv2d,
-    upsample_nearest,
 )
 from ..losses import (
     binary_cross_entropy,
@@ -79,6 +79,17 @@ from ..spatial import (
     pixel_unshuffle,
     unfold,
 )
+
+
+def upsample_nearest(input: Any, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """torch's deprecated F.upsample_nearest: `interpolate(input, size, scale_factor, mode="nearest")`.
+
+    (`tinygrad_n2n.functional.upsample_nearest(x, scale_factor)` is the engine's integer-factor form.)
+    """
+    warnings.warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -55,23 +55,12 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """Max over sliding windows of the plane. x: (N, C, H, W) -> (N, C, H_out, W_out)."""
+    """Max over sliding windows of the plane. x: (N, C, H, W) -> (N, C, H_out, W_out) [, int64 indices into the
+    flattened H·W plane]."""
 
-    def __init__(
-        self,
-        kernel_size: IntOrTuple,
-        stride: IntOrTuple | None = None,
-        padding: IntOrTuple = 0,
-        dilation: IntOrTuple = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__(kernel_size, stride, padding, dilation, return_indices, ceil_mode)
-        if return_indices or ceil_mode:
-            raise ValueError("MaxPool2d: return_indices=True and ceil_mode=True are not supported")
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, input: Tensor) -> Any:
+        args = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
+        return F.max_pool2d(input, *args)
 
 
 class AvgPool1d(Module):
@@ -111,15 +100,14 @@ class AvgPool2d(Module):
         divisor_override: int | None = None,
     ) -> None:
         super().__init__()
-        if ceil_mode or divisor_override is not None:
-            raise ValueError("AvgPool2d: ceil_mode=True and divisor_override are not supported")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        args = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return F.avg_pool2d(input, *args, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

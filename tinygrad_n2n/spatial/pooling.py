@@ -36,7 +36,9 @@ def take_by_index(x: Tensor, indices: torch.Tensor, plane_dims: int) -> Tensor:
     return Gather.apply(flat, index, dim=lead).reshape(*indices.shape)
 
 
-def _max_pool(name: str, torch_fn: Any, x: Any, plane_dims: int, return_indices: bool, *args: Any) -> Any:
+def max_pool_by_index(name: str, torch_fn: Any, x: Any, plane_dims: int, return_indices: bool, *args: Any) -> Any:
+    """Max pooling through torch's own kernel on the raw input: its arg-max positions (`torch_fn(x, *args,
+    return_indices=True)`) gathered from x (*lead, *plane) -> values, or (values, int64 indices)."""
     x = as_tensor(x)
     _, indices = run_torch(name, torch_fn, x.data, *args, return_indices=True)
     try:
@@ -61,18 +63,18 @@ def max_pool1d(
     """Max over sliding windows of the last dim. x: (N, C, L) or (C, L) -> (N, C, L_out), with the int64
     positions in L of the maxima when return_indices."""
     args = (kernel_size, stride, padding, dilation, ceil_mode)
-    return _max_pool("max_pool1d", torch_F.max_pool1d, input, 1, return_indices, *args)
+    return max_pool_by_index("max_pool1d", torch_F.max_pool1d, input, 1, return_indices, *args)
 
 
 def adaptive_max_pool1d(input: Any, output_size: OutputSize, return_indices: bool = False) -> Any:
     """Max over L_out windows that tile the last dim. x: (N, C, L) or (C, L) -> (N, C, L_out) [, indices]."""
-    return _max_pool("adaptive_max_pool1d", torch_F.adaptive_max_pool1d, input, 1, return_indices, output_size)
+    return max_pool_by_index("adaptive_max_pool1d", torch_F.adaptive_max_pool1d, input, 1, return_indices, output_size)
 
 
 def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: bool = False) -> Any:
     """Max over H_out×W_out windows that tile the plane. x: (N, C, H, W) or (C, H, W) -> (N, C, H_out, W_out),
     with the int64 positions in the flattened H·W plane when return_indices."""
-    return _max_pool("adaptive_max_pool2d", torch_F.adaptive_max_pool2d, input, 2, return_indices, output_size)
+    return max_pool_by_index("adaptive_max_pool2d", torch_F.adaptive_max_pool2d, input, 2, return_indices, output_size)
 
 
 def averaging_matrix(in_size: int, out_size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -169,7 +171,7 @@ def avg_pool1d(
             f"{name}: pad should be non-negative and at most half of effective kernel size, but got pad={padding}, "
             f"kernel_size={kernel} and dilation=1"
         )
-    size, out_size = x.shape[-1], pooled_size(x.shape[-1], kernel, stride, padding, ceil_mode)
+    out_size = pooled_size(x.shape[-1], kernel, stride, padding, ceil_mode)
     if 0 in x.shape[-2:] or out_size < 1:
         raise RuntimeError(
             f"{name}: Given input size: {tuple(x.shape)}. Calculated output size: {out_size}. Output size is too "
@@ -178,14 +180,29 @@ def avg_pool1d(
     rows = x.unsqueeze(-2)  # (N, C, 1, L) or (C, 1, L)
     batched = rows.ndim == 4
     rows = rows if batched else rows.unsqueeze(0)
-    if out_size == (size + 2 * padding - kernel) // stride + 1:  # every window ends inside the padded input
-        pooled = engine.avg_pool2d(rows, (1, kernel), (1, stride), (0, padding), count_include_pad)
-    else:  # ceil_mode's last window runs past the padding: zero-pad it, average over k, then rescale by k / count
-        extra = (out_size - 1) * stride + kernel - (size + 2 * padding)
-        padded = engine.pad(rows, (padding, padding + extra))
-        start = torch.arange(out_size, device=x.device) * stride - padding
-        end = (start + kernel).clamp(max=size + padding)
-        count = end - start if count_include_pad else end.clamp(max=size) - start.clamp(min=0)
-        pooled = engine.avg_pool2d(padded, (1, kernel), (1, stride)) * Tensor(kernel / count.to(x.dtype))
-    pooled = pooled.squeeze(-2)
+    pooled = engine.avg_pool2d(rows, (1, kernel), (1, stride), (0, padding), ceil_mode, count_include_pad).squeeze(-2)
     return pooled if batched else pooled.squeeze(0)
+
+
+def avg_pool2d_divided(
+    x: Tensor, kernel: tuple, stride: tuple, padding: tuple, ceil_mode: bool, count_include_pad: bool, divisor
+) -> Tensor:
+    """avg_pool2d where torch's divisor is not the engine op's: ceil_mode's last windows running past the padding,
+    or a `divisor` (divisor_override). x (N, C, H, W), validated pairs -> (N, C, H_out, W_out).
+
+    Each window is summed on the input zero-padded far enough for every window, then divided by `divisor` or by
+    torch's count: the window clipped to the padded input (count_include_pad), or to the input itself.
+    """
+    sizes = x.shape[2:]
+    outs = [pooled_size(sizes[i], kernel[i], stride[i], padding[i], ceil_mode) for i in (0, 1)]
+    extra = [max(0, (outs[i] - 1) * stride[i] + kernel[i] - (sizes[i] + 2 * padding[i])) for i in (0, 1)]
+    padded = engine.pad(x, (padding[1], padding[1] + extra[1], padding[0], padding[0] + extra[0]))
+    sums = engine.avg_pool2d(padded, kernel, stride) * float(kernel[0] * kernel[1])
+    if divisor is not None:
+        return sums / divisor
+    counts = []
+    for size, out, k, s, p in zip(sizes, outs, kernel, stride, padding):
+        start = torch.arange(out, device=x.device) * s - p
+        end = (start + k).clamp(max=size + p)
+        counts.append(end - start if count_include_pad else end.clamp(max=size) - start.clamp(min=0))
+    return sums / Tensor((counts[0][:, None] * counts[1][None, :]).to(x.dtype))
