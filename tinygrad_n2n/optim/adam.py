@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from .optimizer import Optimizer, _betas, _number, _step_counter
+from ._adam_family import AdamFamily
 
 
-class Adam(Optimizer):
+class Adam(AdamFamily):
     """torch.optim.Adam's update, op for op (so results match it exactly)::
 
     t += 1;  g = ∇ + weight_decay·p  (AdamW instead: p *= 1 - lr·weight_decay)
@@ -52,32 +52,15 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        super()._check_options(group)
-        name = type(self).__name__
-        _betas(name, group["betas"])
-        _number(name, "eps", group["eps"])
-        _number(name, "weight_decay", group["weight_decay"])
-
     def _init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        state = {"step": _step_counter(), "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)}
+        state = super()._init_state(param, group)
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = torch.zeros_like(param)
         return state
 
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
-        grad = -grad if group["maximize"] else grad
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        state["step"] += 1
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(param, alpha=weight_decay)
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step = state["step"].item()
+        _, step = self._moments(param, grad, state, group)
+        lr, (beta1, beta2), exp_avg_sq = group["lr"], group["betas"], state["exp_avg_sq"]
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group["amsgrad"]:
@@ -85,7 +68,7 @@ class Adam(Optimizer):
             denom = (state["max_exp_avg_sq"].sqrt() / bias_correction2_sqrt).add_(group["eps"])
         else:
             denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(group["eps"])
-        param.addcdiv_(exp_avg, denom, value=-step_size)
+        param.addcdiv_(state["exp_avg"], denom, value=-step_size)
 
 
 class AdamW(Adam):

@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from .optimizer import Optimizer, _betas, _number, _step_counter
+from ._adam_family import AdamFamily
 
 
-class Adamax(Optimizer):
+class Adamax(AdamFamily):
     """torch.optim.Adamax's update, op for op (so results match it exactly)::
 
     t += 1;  g = ∇ + weight_decay·p
@@ -18,6 +18,8 @@ class Adamax(Optimizer):
 
     (∇ is negated first when `maximize`.) State: `step`, `exp_avg` (m) and `exp_inf` (u).
     """
+
+    SECOND_MOMENT = "exp_inf"
 
     def __init__(
         self,
@@ -44,23 +46,8 @@ class Adamax(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        super()._check_options(group)
-        _betas("Adamax", group["betas"])
-        _number("Adamax", "eps", group["eps"])
-        _number("Adamax", "weight_decay", group["weight_decay"])
-
-    def _init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": _step_counter(), "exp_avg": torch.zeros_like(param), "exp_inf": torch.zeros_like(param)}
-
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
-        grad = -grad if group["maximize"] else grad
-        beta1, beta2 = group["betas"]
-        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad.add(param, alpha=group["weight_decay"])
-        exp_avg.lerp_(grad, 1 - beta1)
-        torch.maximum(exp_inf.mul_(beta2), grad.abs().add_(group["eps"]), out=exp_inf)
-        step_size = group["lr"] / (1 - beta1 ** state["step"].item())
-        param.addcdiv_(exp_avg, exp_inf, value=-step_size)
+        grad, step = self._moments(param, grad, state, group)
+        exp_inf = state["exp_inf"]
+        torch.maximum(exp_inf.mul_(group["betas"][1]), grad.abs().add_(group["eps"]), out=exp_inf)
+        param.addcdiv_(state["exp_avg"], exp_inf, value=-group["lr"] / (1 - group["betas"][0] ** step))

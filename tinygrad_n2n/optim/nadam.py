@@ -7,10 +7,11 @@ from typing import Any
 
 import torch
 
-from .optimizer import Optimizer, _betas, _number, _step_counter
+from ._adam_family import AdamFamily
+from .optimizer import _step_counter
 
 
-class NAdam(Optimizer):
+class NAdam(AdamFamily):
     """torch.optim.NAdam's update, op for op (so results match it exactly)::
 
     t += 1;  g = ∇ + weight_decay·p  (decoupled_weight_decay instead: p *= 1 - lr·weight_decay)
@@ -21,6 +22,8 @@ class NAdam(Optimizer):
     (∇ is negated first when `maximize`.) State: `step`, `mu_product` (Π, a CPU scalar like `step`),
     `exp_avg` (m) and `exp_avg_sq` (v).
     """
+
+    NUMBERS = ("eps", "weight_decay", "momentum_decay")
 
     def __init__(
         self,
@@ -51,38 +54,16 @@ class NAdam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        super()._check_options(group)
-        _betas("NAdam", group["betas"])
-        for name in ("eps", "weight_decay", "momentum_decay"):
-            _number("NAdam", name, group[name])
-
     def _init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "step": _step_counter(),
-            "mu_product": _step_counter(1.0),
-            "exp_avg": torch.zeros_like(param),
-            "exp_avg_sq": torch.zeros_like(param),
-        }
+        return {**super()._init_state(param, group), "mu_product": _step_counter(1.0)}
 
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
-        grad = -grad if group["maximize"] else grad
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        state["step"] += 1
-        step = state["step"].item()
-        bias_correction2 = 1 - beta2**step
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(param, alpha=weight_decay)
-        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
-        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
+        grad, step = self._moments(param, grad, state, group)
+        lr, (beta1, beta2), momentum_decay = group["lr"], group["betas"], group["momentum_decay"]
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         state["mu_product"] *= mu
         mu_product = state["mu_product"].item()
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(group["eps"])
+        denom = state["exp_avg_sq"].div(1 - beta2**step).sqrt().add_(group["eps"])
         param.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
-        param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))
+        param.addcdiv_(state["exp_avg"], denom, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))

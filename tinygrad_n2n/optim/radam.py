@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from .optimizer import Optimizer, _betas, _number, _step_counter
+from ._adam_family import AdamFamily
 
 
-class RAdam(Optimizer):
+class RAdam(AdamFamily):
     """torch.optim.RAdam's update, op for op (so results match it exactly)::
 
     t += 1;  g = ∇ + weight_decay·p  (decoupled_weight_decay instead: p *= 1 - lr·weight_decay)
@@ -49,31 +49,12 @@ class RAdam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_options(self, group: dict[str, Any]) -> None:
-        super()._check_options(group)
-        _betas("RAdam", group["betas"])
-        _number("RAdam", "eps", group["eps"])
-        _number("RAdam", "weight_decay", group["weight_decay"])
-
-    def _init_state(self, param: torch.Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": _step_counter(), "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)}
-
     def _update(self, param: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict) -> None:
-        grad = -grad if group["maximize"] else grad
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        state["step"] += 1
-        step = state["step"].item()
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad.add(param, alpha=weight_decay)
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        _, step = self._moments(param, grad, state, group)
+        lr, (beta1, beta2), exp_avg_sq = group["lr"], group["betas"], state["exp_avg_sq"]
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
-        bias_corrected_exp_avg = exp_avg / bias_correction1
+        bias_corrected_exp_avg = state["exp_avg"] / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
         if rho_t > 5.0:
