@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tinygrad_n2n.n2n import cli
+from tinygrad_n2n.n2n import cli, data
+from tinygrad_n2n.n2n.inference import denoise_batches
+from tinygrad_n2n.n2n.metrics import psnr
 from tinygrad_n2n.n2n.model_file import load_model
 from tinygrad_n2n.n2n.train import Trainer
 
@@ -33,10 +36,14 @@ def test_train_writes_model_checkpoint_metrics_and_pictures(trained):
     with (trained / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [row["epoch"] for row in rows] == ["1", "2"]
-    assert float(rows[-1]["val_psnr"]) > 0 and float(rows[-1]["noisy_psnr"]) > 0
     assert Image.open(trained / "curves.png").format == "PNG"
     net, payload = load_model(trained / "model.tn")
     assert payload["arch"] == "course" and net.num_parameters() == 38_723
+    # the scores are the PSNRs of the run's 16 validation pairs, recomputed here from the saved model
+    noisy, clean = data.default_val(16)
+    assert float(rows[-1]["noisy_psnr"]) == pytest.approx(psnr(noisy, clean), abs=1e-9)
+    assert float(rows[-1]["val_psnr"]) == pytest.approx(psnr(denoise_batches(net, noisy), clean), abs=1e-6)
+    assert 19.5 < psnr(noisy, clean) < 21.5
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_ends_where_an_uninterrupted_run_ends(trained, tmp_path, monkeypatch):
@@ -63,8 +70,14 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_ends_where_an_uninterrupted_run_en
 
 def test_eval_prints_noisy_and_model_psnr(trained, capsys):
     assert cli.main(["eval", "--model", str(trained / "model.tn"), "--val-size", "16", "--threads", "1"]) == 0
-    text = capsys.readouterr().out
-    assert "noisy" in text and "model" in text and "dB" in text
+    printed = re.findall(r"^  (\w+) +([0-9.]+) dB +\(([+-][0-9.]+) dB over", capsys.readouterr().out, flags=re.M)
+    noisy, clean = data.default_val(16)
+    net, _ = load_model(trained / "model.tn")
+    noisy_psnr, model_psnr = psnr(noisy, clean), psnr(denoise_batches(net, noisy), clean)
+    expected = [("noisy", noisy_psnr, 0.0), ("model", model_psnr, model_psnr - noisy_psnr)]
+    assert [name for name, _, _ in printed] == ["noisy", "model"]
+    for (_, value, gain), (_, want, want_gain) in zip(printed, expected):
+        assert float(value) == pytest.approx(want, abs=0.0051) and float(gain) == pytest.approx(want_gain, abs=0.0051)
 
 
 def test_denoise_keeps_the_size_of_any_image(trained, tmp_path, capsys):

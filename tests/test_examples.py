@@ -73,11 +73,12 @@ def test_resnet_port_reproduces_the_torch_losses_and_accuracy():
     assert ours["test_accuracy"] == theirs["test_accuracy"]
 
 
-def test_digits_classifier_runs(capsys):
-    accuracy = _load("digits_classifier").main(epochs=1, max_steps=3)
-    assert 0.0 <= accuracy <= 1.0
+def test_digits_classifier_learns(capsys):
+    """Two epochs (44 steps, about 2 s) reach 46.9 % on the 450 test digits (chance: 10 %; 20 epochs: about 98 %)."""
+    accuracy = _load("digits_classifier").main(epochs=2)
+    assert 0.44 <= accuracy <= 1.0
     output = capsys.readouterr().out
-    assert "13,706 parameters" in output and "test accuracy:" in output and "3 steps" in output
+    assert "13,706 parameters" in output and f"test accuracy: {accuracy:.2%}" in output and "44 steps" in output
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 
+import graphviz
 import pytest
 import torch
 
@@ -266,10 +267,20 @@ def test_a_leaf_root_is_one_node():
     assert list(nodes(draw_graph(x))) == ["out"]
 
 
-def test_notebook_display_is_graphviz_own():
+def test_notebook_display_is_graphviz_own(monkeypatch):
+    """Jupyter shows the result through graphviz's own _repr_mimebundle_: `dot` renders this graph's source to SVG."""
     x = tn.randn(3, requires_grad=True)
     graph = draw_graph((x * 2).sum())
-    assert hasattr(graph, "_repr_mimebundle_")
+    assert type(graph) is graphviz.Digraph
+    rendered = []
+
+    def pipe(self, format=None, **kwargs):  # stands in for the `dot` binary
+        rendered.append((self.source, format))
+        return "<svg>stand-in</svg>"
+
+    monkeypatch.setattr(graphviz.Digraph, "pipe", pipe)
+    assert graph._repr_mimebundle_() == {"image/svg+xml": "<svg>stand-in</svg>"}
+    assert rendered == [(graph.source, "svg")] and "mul" in graph.source
 
 
 def test_render_dot_needs_no_binary(tmp_path, monkeypatch):
