@@ -264,14 +264,15 @@ def test_parameter_is_a_leaf_engine_tensor():
 
 def test_wrong_channels_error_names_the_layer_path():
     net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3), nn.Conv2d(5, 2, 1))
-    with pytest.raises(ValueError, match=r"^3 \(Conv2d\): conv2d: input has 4 channels .* expects 5$"):
+    with pytest.raises(RuntimeError, match=r"^3 \(Conv2d\): conv2d: input has 4 channels .* expects 5$") as info:
         net(torch.randn(1, 3, 9, 9))
+    assert isinstance(info.value, nn.ModuleError) and info.value.path == "3"  # torch's type, and the engine's
     nested = Net()
-    with pytest.raises(ValueError, match=r"^encoder\.conv1 \(Conv2d\): conv2d: input has 1 channels .* expects 3"):
+    with pytest.raises(RuntimeError, match=r"^encoder\.conv1 \(Conv2d\): conv2d: input has 1 channels .* expects 3"):
         nested(torch.randn(1, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"^head\.1 \(Linear\): linear: input of shape \(1, 50\) has 50 features"):
+    with pytest.raises(RuntimeError, match=r"^head\.1 \(Linear\): linear: input of shape \(1, 50\) has 50 features"):
         nested(torch.randn(1, 3, 5, 5))
-    with pytest.raises(ValueError, match=r"^Linear: linear"):
+    with pytest.raises(RuntimeError, match=r"^Linear: linear"):
         nn.Linear(3, 2)(torch.randn(4, 2))
 
 

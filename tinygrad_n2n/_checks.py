@@ -73,8 +73,11 @@ def canonical_dims(op: str, dims: Any, ndim: int, one_at_a_time: bool = False) -
 def pair(name: str, arg: str, value: Any, minimum: int) -> tuple[int, int]:
     """Normalise an int-or-pair argument and check every entry is an int ≥ minimum."""
     pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair):
-        raise ValueError(f"{name}: {arg} must be an int ≥ {minimum} or a pair of them, got {value!r}")
+    message = f"{name}: {arg} must be an int ≥ {minimum} or a pair of them, got {value!r}"
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise TypeError(message)  # as torch's argument parser
+    if len(pair) != 2 or any(v < minimum for v in pair):
+        raise RuntimeError(message)
     return pair
 
 
@@ -86,7 +89,7 @@ def check_reduction(name: str, reduction: str) -> None:
 
 def check_4d(name: str, x: Tensor, what: str = "input", layout: str = "(N, C, H, W)") -> None:
     if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D {what} {layout}, got shape {tuple(x.shape)}")
+        raise RuntimeError(f"{name}: expected a 4-D {what} {layout}, got shape {tuple(x.shape)}")
 
 
 def check_devices(name: str, *tensors: Any) -> None:
@@ -103,7 +106,7 @@ def check_window(name: str, x: Tensor, kernel, padding, dilation) -> None:
     for axis, size in enumerate(x.shape[2:]):
         span = dilation[axis] * (kernel[axis] - 1) + 1
         if span > size + 2 * padding[axis]:
-            raise ValueError(
+            raise RuntimeError(
                 f"{name}: kernel of size {tuple(kernel)} (dilated span {span}) is larger than the padded input "
                 f"{tuple(s + 2 * p for s, p in zip(x.shape[2:], padding))} (input shape {tuple(x.shape)})"
             )
@@ -111,7 +114,7 @@ def check_window(name: str, x: Tensor, kernel, padding, dilation) -> None:
 
 def check_bias(name: str, bias: Any, channels: int) -> None:
     if bias is not None and tuple(bias.shape) != (channels,):
-        raise ValueError(f"{name}: bias must have shape ({channels},), got {tuple(bias.shape)}")
+        raise RuntimeError(f"{name}: bias must have shape ({channels},), got {tuple(bias.shape)}")
 
 
 KERNEL_DIMS = {2: "kernel rows", 3: "kernel columns"}

@@ -111,12 +111,12 @@ def conv2d(
     check_4d("conv2d", x)
     check_4d("conv2d", weight, "weight", "(out_channels, in_channels/groups, kh, kw)")
     if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups or weight.shape[0] % groups:
-        raise ValueError(
+        raise RuntimeError(
             f"conv2d: groups={groups} must be a positive int dividing both the input channels "
             f"({x.shape[1]}) and the output channels ({weight.shape[0]})"
         )
     if x.shape[1] != weight.shape[1] * groups:
-        raise ValueError(
+        raise RuntimeError(
             f"conv2d: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight {tuple(weight.shape)} "
             f"with groups={groups} expects {weight.shape[1] * groups}"
         )
@@ -152,14 +152,14 @@ def conv_transpose2d(
     check_4d(name, x)
     check_4d(name, weight, "weight", "(in_channels, out_channels/groups, kh, kw)")
     if not isinstance(groups, int) or groups < 1 or x.shape[1] % groups:
-        raise ValueError(f"{name}: groups={groups} must be a positive int dividing the input channels ({x.shape[1]})")
+        raise RuntimeError(f"{name}: groups={groups} must be a positive int dividing the input channels ({x.shape[1]})")
     if x.shape[1] != weight.shape[0]:
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight "
             f"{tuple(weight.shape)} expects {weight.shape[0]}"
         )
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: output_padding {output_padding} must be smaller than stride {stride} or dilation {dilation}"
         )
     check_bias(name, bias, weight.shape[1] * groups)
@@ -169,7 +169,7 @@ def conv_transpose2d(
     for axis in (0, 1):
         size = (x.shape[2 + axis] - 1) * stride[axis] - 2 * padding[axis]
         if size + dilation[axis] * (weight.shape[2 + axis] - 1) + output_padding[axis] + 1 < 1:
-            raise ValueError(
+            raise RuntimeError(
                 f"{name}: padding {padding} leaves an empty output for input {tuple(x.shape)} "
                 f"and kernel {tuple(weight.shape[2:])}"
             )
@@ -219,8 +219,10 @@ def avg_pool2d(
     window (divided by what it covers); divisor_override: every window's sum divided by this instead."""
     if not ceil_mode and divisor_override is None:
         return _pool("avg_pool2d", input, kernel_size, stride, padding, 1, count_include_pad)
-    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
-        raise RuntimeError(f"avg_pool2d: divisor must be not zero, got divisor_override={divisor_override!r}")
+    if divisor_override is not None and (not isinstance(divisor_override, int) or isinstance(divisor_override, bool)):
+        raise TypeError(f"avg_pool2d(): argument 'divisor_override' must be int, not {type(divisor_override).__name__}")
+    if divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero (divisor_override=0)")
     x = as_tensor(input)
     kernel, stride, padding, _ = _pool_arguments("avg_pool2d", x, kernel_size, stride, padding, 1)
     return spatial_pooling.avg_pool2d_divided(
@@ -245,7 +247,7 @@ def _pool_arguments(name: str, x: Tensor, kernel_size, stride, padding, dilation
     stride = kernel if stride is None or stride == [] else pair(name, "stride", stride, 1)
     padding, dilation = pair(name, "padding", padding, 0), pair(name, "dilation", dilation, 1)
     if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+        raise RuntimeError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
     check_planes(name, x)
     check_window(name, x, kernel, padding, dilation)
     return kernel, stride, padding, dilation
@@ -275,7 +277,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """y = x Wᵀ + b. x: (.., in); weight: (out, in); bias: (out,) -> (.., out)."""
     x, weight = as_tensor(x), as_tensor(weight)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[1:]:
-        raise ValueError(
+        raise RuntimeError(
             f"linear: input of shape {tuple(x.shape)} has {x.shape[-1] if x.ndim else 0} "
             f"features but weight {tuple(weight.shape)} expects {weight.shape[-1]}"
         )
@@ -344,7 +346,7 @@ def upsample_conv2d(
     check_4d(name, x)
     check_4d(name, weight, "weight", "(out_channels, in_channels, kh, kw)")
     if x.shape[1] != weight.shape[1]:
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight {tuple(weight.shape)} "
             f"expects {weight.shape[1]}"
         )

@@ -25,13 +25,29 @@ from .parameter import Parameter
 from .state_dict import IncompatibleKeys
 
 
-class ModuleError(ValueError):
-    """A bad input met inside a module's forward; the message names the module's dotted path and type."""
+class ModuleError(Exception):
+    """A bad input met inside a module's forward; the message names the module's dotted path and type.
+
+    Raised as the type of the error it wraps (`module_error`): `ModuleError` and, for example, RuntimeError (the
+    type torch raises for a wrong number of channels) both catch it.
+    """
+
+    kind: type[Exception] = ValueError
 
     def __init__(self, module: Module, detail: str, path: str = "") -> None:
         where = f"{path} ({type(module).__name__})" if path else type(module).__name__
         super().__init__(f"{where}: {detail}")
         self.module, self.detail, self.path = module, detail, path
+
+
+_MODULE_ERRORS: dict[type, type] = {}
+
+
+def module_error(kind: type[Exception], module: Module, detail: str, path: str = "") -> ModuleError:
+    """A ModuleError that is also a `kind` (ValueError, RuntimeError, ...), one class per kind."""
+    if kind not in _MODULE_ERRORS:
+        _MODULE_ERRORS[kind] = type(f"Module{kind.__name__}", (ModuleError, kind), {"kind": kind})
+    return _MODULE_ERRORS[kind](module, detail, path)
 
 
 def _as_input(value: Any) -> Any:
@@ -259,10 +275,10 @@ class Module(ModuleTraversal, ModuleConversion):
                 path = next((name for name, m in self.named_modules() if m is error.module), None)
                 if path is None:
                     raise
-                raise ModuleError(error.module, error.detail, path) from error.__cause__
-            except ValueError as error:
+                raise module_error(error.kind, error.module, error.detail, path) from error.__cause__
+            except (ValueError, RuntimeError) as error:
                 detail = str(error).removeprefix(f"{type(self).__name__}: ")
-                raise ModuleError(self, detail) from error
+                raise module_error(type(error), self, detail) from error
 
     # ------------------------------------------------------------ display
     def extra_repr(self) -> str:
