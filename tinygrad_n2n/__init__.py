@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from . import functional, nn, optim
+from . import autograd, functional, nn, optim, utils
 from ._tensor import Tensor
 from .creation import (
     arange,
@@ -92,6 +92,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "autograd",
     "bmm",
     "cat",
     "chunk",
@@ -140,6 +141,7 @@ __all__ = [
     "tensor",
     "tril",
     "triu",
+    "utils",
     "where",
     "zeros",
     "zeros_like",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import tape
+from . import _graph_hooks, tape
 from ._tensor_inplace import InplaceMethods
 from ._tensor_math import MathMethods
 from ._tensor_methods import TensorMethods
@@ -289,16 +289,40 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMet
         if not self.requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require a gradient")
         self._retains_grad = True
+        if self._entry is not None:
+            _graph_hooks.extras(self._entry).retains = True
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call `hook(grad)` with this tensor's gradient (a raw torch tensor) each time backward computes it;
+        a returned tensor replaces the gradient. On a leaf, hooks see the summed gradient before it is
+        accumulated. Returns a handle whose `.remove()` unregisters the hook (torch's RemovableHandle)."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return _graph_hooks.register_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call `hook(tensor)` after backward updated this leaf's `.gradient`; returns a removable handle."""
+        if self._entry is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return _graph_hooks.register_post_accumulate_hook(self, hook)
 
     def zero_grad(self) -> None:
         self.gradient = None
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False, inputs: Any = None
+    ) -> None:
         """Accumulate d(self)/d(leaf) into `.gradient` of every leaf that requires a gradient.
 
         gradient: same shape as self; may be omitted only for a one-element tensor (seeded with 1).
         retain_graph: keep the recorded graph so that backward can run through it again.
+        create_graph: not supported yet (higher-order gradients); raises NotImplementedError.
+        inputs: only these tensors (leaves or not) receive gradients in `.gradient`, as in torch.
         """
+        if create_graph:
+            raise NotImplementedError(_graph_hooks.CREATE_GRAPH_MESSAGE)
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require a gradient (no input of the ops that made it "
@@ -325,10 +349,8 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMet
                     f"backward: gradient has shape {tuple(seed.shape)} but the output has shape "
                     f"{tuple(self.shape)}; they must match"
                 )
-        if self._entry is None:
-            tape.accumulate(self, seed)
-            return
-        tape.run_backward(self, seed, retain_graph)
+        walk = None if inputs is None else _graph_hooks.targets_walk(inputs, "backward", None)
+        tape.run_backward((self,), (seed,), bool(retain_graph), walk)
 
     # ------------------------------------------------------------ interop and display
     @classmethod

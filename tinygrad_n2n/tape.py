@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from bisect import bisect_right
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
+
+from ._graph_hooks import LEAF_HOOKS, Walk, accumulate, add_forward_note, anomaly_stack, check_forward, extras
 
 _COMPACT_MIN = 4096
 
@@ -26,7 +28,7 @@ _COMPACT_MIN = 4096
 class Entry:
     """One recorded op: its `function` (a Function class), `ctx` (what it kept for backward) and `inputs`."""
 
-    __slots__ = ("__weakref__", "ctx", "freed", "function", "inputs", "output_ref", "scope", "seq")
+    __slots__ = ("__weakref__", "ctx", "extra", "freed", "function", "inputs", "output_ref", "scope", "seq")
 
     def __init__(self, function: Any, ctx: Any, inputs: tuple, output: Any, seq: int, scope: tuple) -> None:
         self.function = function
@@ -36,6 +38,7 @@ class Entry:
         self.seq = seq
         self.scope = scope
         self.freed = False
+        self.extra = None  # an EntryExtras when hooks, retain_grad, an anomaly stack or a group need one
 
     @property
     def op_name(self) -> str:
@@ -45,13 +48,14 @@ class Entry:
 class _Log:
     """A thread's recorded entries: weak references in recording order and their (sorted) sequence numbers."""
 
-    __slots__ = ("compact_at", "next_seq", "refs", "seqs")
+    __slots__ = ("compact_at", "divert", "next_seq", "refs", "seqs")
 
     def __init__(self) -> None:
         self.refs: list[weakref.ref] = []
         self.seqs: list[int] = []  # for bisecting
         self.next_seq = 0
         self.compact_at = _COMPACT_MIN
+        self.divert: Callable[[Entry], None] | None = None  # set by a checkpoint's forward: entries go there
 
 
 class _TapeState(threading.local):
@@ -63,6 +67,7 @@ class _TapeState(threading.local):
 
 
 _state = _TapeState()
+_anomaly_enabled = torch.is_anomaly_enabled  # torch's anomaly switch governs the engine (read, never used)
 
 
 def is_recording() -> bool:
@@ -80,6 +85,13 @@ def record(function: Any, ctx: Any, inputs: tuple, output: Any) -> Entry:
     seq = log.next_seq
     entry = Entry(function, ctx, inputs, output, seq, _state.scope)
     log.next_seq = seq + 1
+    if _anomaly_enabled():
+        extras(entry).stack = anomaly_stack()
+        if torch.is_anomaly_check_nan_enabled():
+            check_forward(entry, output.data)
+    if log.divert is not None:
+        log.divert(entry)
+        return entry
     refs = log.refs
     refs.append(weakref.ref(entry))
     log.seqs.append(seq)
@@ -167,6 +179,29 @@ def scope(label: Any) -> Iterator[None]:
         _state.scope = saved
 
 
+@contextlib.contextmanager
+def diverted(take: Callable[[Entry], None]) -> Iterator[None]:
+    """Inside the block, recorded entries go to `take` instead of onto the tape (a checkpoint's forward)."""
+    log = _state.log
+    saved, log.divert = log.divert, take
+    try:
+        yield
+    finally:
+        log.divert = saved
+
+
+@contextlib.contextmanager
+def replaying(labels: tuple, forced: bool) -> Iterator[None]:
+    """Record again as during an earlier forward (a checkpoint's recomputation inside backward)."""
+    saved = _state.enabled, _state.forced, _state.scope
+    _state.enabled, _state.forced, _state.scope = True, forced, labels
+    try:
+        with torch.enable_grad():
+            yield
+    finally:
+        _state.enabled, _state.forced, _state.scope = saved
+
+
 # ---------------------------------------------------------------- the backward walk
 
 _FREED_MESSAGE = (
@@ -179,39 +214,69 @@ _FOREIGN_MESSAGE = (
 )
 
 
-def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None:
-    """Propagate `grad_root` (shaped like `root`) from `root` to every leaf that requires a gradient.
+def run_backward(
+    roots: Sequence[Any],
+    seeds: Sequence[torch.Tensor],
+    retain_graph: bool,
+    walk: Walk | None = None,
+    floor_seq: int | None = None,
+) -> dict[Entry, torch.Tensor] | None:
+    """Propagate each `seeds[i]` (shaped like `roots[i]`) from the roots to every leaf that requires a gradient.
 
-    Walks this thread's tape once, in reverse recording order from `root`'s entry, skipping entries that
-    received no gradient. Leaf gradients accumulate into `.gradient` (`+=`); non-leaves keep theirs only
-    after `retain_grad()`. Consumed entries are freed unless `retain_graph`.
+    Walks this thread's tape once, in reverse recording order from the latest root's entry, skipping entries
+    that received no gradient. By default leaf gradients accumulate into `.gradient` (`+=`) and non-leaves
+    keep theirs only after `retain_grad()`; `walk` changes where gradients go (`autograd.grad`,
+    `backward(inputs=...)`) and runs hooks and anomaly checks. Consumed entries are freed unless
+    `retain_graph`. With `floor_seq` (a checkpoint's recomputation) the walk stops above that sequence number
+    and returns the gradients still pending there, entry -> gradient of its output.
     """
-    root_entry = root._entry
-    if root_entry.freed:
-        raise RuntimeError(_FREED_MESSAGE.format(op=root_entry.op_name))
-    # entry -> gradient of its output; holding the entry keeps its inputs alive until it is used
-    pending: dict[Entry, torch.Tensor] = {root_entry: grad_root}
+    walk = walk or Walk()
+    leaf = walk.leaf if walk.slow or LEAF_HOOKS else accumulate
+    pending: dict[Entry, torch.Tensor] = {}  # entry -> gradient of its output; holding it keeps its inputs alive
     refs, seqs = _state.log.refs, _state.log.seqs
-    start = bisect_right(seqs, root_entry.seq)
-    if start == 0 or seqs[start - 1] != root_entry.seq:
-        raise RuntimeError(_FOREIGN_MESSAGE.format(op=root_entry.op_name))
-    for index in range(start - 1, -1, -1):
+    start = 0
+    for root, seed in zip(roots, seeds):
+        root_entry = root._entry
+        if root_entry is None:
+            leaf(root, seed)
+            continue
+        if root_entry.freed:
+            raise RuntimeError(_FREED_MESSAGE.format(op=root_entry.op_name))
+        index = bisect_right(seqs, root_entry.seq)
+        if index == 0 or seqs[index - 1] != root_entry.seq:
+            raise RuntimeError(_FOREIGN_MESSAGE.format(op=root_entry.op_name))
+        start = max(start, index)
+        earlier = pending.get(root_entry)
+        pending[root_entry] = seed if earlier is None else earlier + seed
+    if walk.prune_on:
+        walk.prune(list(pending))
+    slow, anomaly = walk.slow, walk.anomaly
+    stop = 0 if floor_seq is None else bisect_left(seqs, floor_seq)
+    for index in range(start - 1, stop - 1, -1):
         entry = refs[index]()
         grad_out = pending.pop(entry, None)  # a dead reference gives None, which is never a key
         if grad_out is None:
             continue
         if entry.freed:
             raise RuntimeError(_FREED_MESSAGE.format(op=entry.op_name))
-        output = entry.output_ref()
-        if output is not None and output._retains_grad:
-            accumulate(output, grad_out)
+        if slow or entry.extra is not None:  # hooks, retain_grad, targets, anomaly mode: one check on the fast path
+            grad_out = walk.enter(entry, grad_out, pending)
+            if grad_out is None:
+                continue
         ctx = entry.ctx
-        for saved, version in zip(ctx.saved_tensors, ctx.saved_versions):  # saved_versions is () when not recorded
-            if version is not None and saved._version != version:
-                _refuse_modified(entry, saved, version)
-        grads = entry.function.backward(ctx, grad_out)
+        try:  # costs nothing unless something raises
+            for saved, version in zip(ctx.saved_tensors, ctx.saved_versions):  # () when not recorded
+                if version is not None and saved._version != version:
+                    _refuse_modified(entry, saved, version)
+            grads = entry.function.backward(ctx, grad_out)
+        except Exception as error:
+            if anomaly:
+                add_forward_note(error, entry)
+            raise
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if slow:
+            walk.check(entry, grads)
         inputs = entry.inputs
         if len(grads) != len(inputs):
             raise RuntimeError(f"{entry.op_name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
@@ -225,7 +290,7 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
                 grad = grad.to(data.dtype)
             producer = tensor._entry
             if producer is None:
-                accumulate(tensor, grad)
+                leaf(tensor, grad)
             else:
                 earlier = pending.get(producer)
                 pending[producer] = grad if earlier is None else earlier + grad
@@ -235,8 +300,13 @@ def run_backward(root: Any, grad_root: torch.Tensor, retain_graph: bool) -> None
             ctx.saved_tensors = ctx.saved_versions = ()
         if not pending:
             break
+    if floor_seq is not None:
+        walk.finish()
+        return pending
     for entry in pending:  # producers the walk never reached: freed and compacted away, or foreign
         raise RuntimeError((_FREED_MESSAGE if entry.freed else _FOREIGN_MESSAGE).format(op=entry.op_name))
+    walk.finish()
+    return None
 
 
 def _refuse_modified(entry: Entry, saved: torch.Tensor, version: int) -> None:
@@ -248,18 +318,6 @@ def _refuse_modified(entry: Entry, saved: torch.Tensor, version: int) -> None:
         f"{version} instead. It changed after '{entry.op_name}' was recorded (an in-place op, "
         ".data.mul_(), or an optimizer step); recompute the forward, or change a clone instead."
     )
-
-
-def accumulate(tensor: Any, grad: torch.Tensor) -> None:
-    """`tensor.gradient += grad`, out of place; a first gradient is copied so that it aliases nothing.
-
-    Backward results may be broadcast views (stride 0) or shared between inputs (`a + b` hands both the
-    same tensor); a private contiguous copy keeps in-place updates of `.gradient` (optimizers) safe.
-    """
-    if tensor.gradient is None:
-        tensor.gradient = grad.clone(memory_format=torch.contiguous_format)
-    else:
-        tensor.gradient = tensor.gradient + grad
 
 
 def unbroadcast(grad: torch.Tensor, shape: torch.Size, op_name: str) -> torch.Tensor:

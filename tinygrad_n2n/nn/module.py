@@ -20,6 +20,7 @@ from .. import tape
 from .._tensor import Tensor
 from . import state_dict as sd
 from ._module_conversion import ModuleConversion
+from ._module_hooks import ModuleHooks
 from ._module_traversal import ModuleTraversal
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys
@@ -72,7 +73,7 @@ def _refuse_torch_nn(name: str, value: Any) -> None:
         )
 
 
-class Module(ModuleTraversal, ModuleConversion):
+class Module(ModuleTraversal, ModuleConversion, ModuleHooks):
     """Base class of layers and models: subclass it, assign layers/Parameters in `__init__`, write `forward`.
 
     `module(*inputs)` runs `forward`; engine tensors and plain torch tensors are accepted as inputs.
@@ -268,6 +269,11 @@ class Module(ModuleTraversal, ModuleConversion):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(_as_input(a) for a in args)
         kwargs = {k: _as_input(v) for k, v in kwargs.items()}
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(self._call_forward, args, kwargs)
+        return self._call_forward(args, kwargs)
+
+    def _call_forward(self, args: tuple, kwargs: dict) -> Any:
         with tape.scope(self), tape.inference_scope(not self.training):
             try:
                 return self.forward(*args, **kwargs)
