@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench viz lint format clean check-bare-install
+.PHONY: demo test bench viz lint format clean check-bare-install mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 tests
+
+# Mutation testing (mutmut), one target after another, each on its own time budget: see README, Development.
+# `make mutate` runs the app's targets; `make mutate MUTATE=all`, or e.g. `MUTATE="tape optim"`, the others.
+MUTATE ?= app app_files
+mutate: $(STAMP)
+	$(PY) tools/mutate.py $(filter-out all,$(MUTATE))
 
 # `pip install .` with no extras serves the course API: a fresh venv in a temporary folder gets torch, then the
 # package built from a copy of the working tree, then runs tests/test_install.py's course lines from outside it.
@@ -46,4 +52,4 @@ format: $(STAMP)
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache .hypothesis build/mutmut

@@ -173,6 +173,35 @@ def test_poisson_noise_has_the_photon_count_statistics():
     assert data.Noise.parse("poisson:50").sigma == pytest.approx(math.sqrt(0.5 / 50))
 
 
+@pytest.mark.parametrize("spec", ["gaussian:25", "gaussian:10-40", "poisson:30", "poisson:5-50"])
+def test_noise_draws_only_from_the_generator_it_is_given(spec):
+    clean, noise = torch.full((4, 3, 8, 8), 0.5), data.Noise.parse(spec)
+    first = noise.apply(clean, torch.Generator().manual_seed(9))
+    torch.manual_seed(123)  # the global generator plays no part
+    assert torch.equal(first, noise.apply(clean, torch.Generator().manual_seed(9)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "low", "high"),
+    [
+        ("gaussian", 0.1, math.inf),
+        ("gaussian", math.nan, 0.1),
+        ("gaussian", 0.2, 0.1),
+        ("gaussian", -0.1, 0.1),
+        ("poisson", 0.0, 5.0),
+        ("uniform", 0.1, 0.1),
+    ],
+)
+def test_noise_levels_must_be_finite_and_ordered(kind, low, high):
+    with pytest.raises(data.DataError):
+        data.Noise(kind, low, high)
+
+
+def test_noise_levels_at_the_bounds_are_accepted():
+    assert data.Noise("gaussian", 0.0, 0.0).sigma == 0.0  # no noise
+    assert data.Noise("poisson", 0.5, 0.5).sigma == 1.0  # half a photon at white
+
+
 def test_blind_noise_draws_one_sigma_per_image_uniformly_in_the_range():
     clean = torch.full((2000, 1, 32, 32), 0.5)
     noisy = data.Noise.parse("gaussian:10-40").apply(clean, torch.Generator().manual_seed(4))
