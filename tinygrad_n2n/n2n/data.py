@@ -151,15 +151,38 @@ def read_image(path: str | Path) -> torch.Tensor:
     return scaled.expand(3, -1, -1).contiguous()
 
 
-def folder_images(folder: str | Path) -> list[torch.Tensor]:
-    """Every image file directly in `folder`, sorted by name -> list of uint8 (3, H, W)."""
+def folder_files(folder: str | Path) -> list[Path]:
+    """Every image file directly in `folder`, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"no such folder: {folder}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return [read_image(p) for p in files]
+    return files
+
+
+def folder_images(folder: str | Path) -> list[torch.Tensor]:
+    """Every image file directly in `folder`, sorted by name -> list of uint8 (3, H, W)."""
+    return [read_image(p) for p in folder_files(folder)]
+
+
+def held_out_count(count: int, val_fraction: float = 0.2) -> int:
+    """How many of a folder's `count` images (the last by name) are held out: ⌈val_fraction·count⌉ when ≥ 2."""
+    return max(1, int(np.ceil(val_fraction * count))) if count >= 2 else 0
+
+
+def held_out_photos(source: str) -> list[tuple[str, torch.Tensor]]:
+    """The whole photos a run on `source` never trains on -> [(name, uint8 (3, H, W))]: VAL_IMAGES for
+    'default', the held-out images of a folder of images (all of them when it has only one)."""
+    if source == "default":
+        return [(name, skimage_image(name)) for name in VAL_IMAGES]
+    folder = Path(source)
+    if (folder / "train_data.pkl").exists() or (folder / "val_data.pkl").exists():
+        raise DataError(f"{folder} holds the course's patch files: there are no whole photos to evaluate on")
+    files = folder_files(folder)
+    held = held_out_count(len(files)) or len(files)
+    return [(path.name, read_image(path)) for path in files[-held:]]
 
 
 def random_patches(
@@ -216,7 +239,7 @@ def folder_pairs(
     Returns ((noisy_a, noisy_b), (noisy, clean)), uint8 (count, 3, 32, 32) and (count // 10 or more, ...).
     """
     images = folder_images(folder)
-    held = max(1, int(np.ceil(val_fraction * len(images)))) if len(images) >= 2 else 0
+    held = held_out_count(len(images), val_fraction)
     train_images, val_images = (images[:-held], images[-held:]) if held else (images, images)
     noisy_a, noisy_b, _ = make_pairs(train_images, count, noise, seed)
     noisy, _, clean = make_pairs(val_images, max(100, count // 10), noise, seed + 10_007)

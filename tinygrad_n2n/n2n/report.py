@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,6 +26,12 @@ def _pyplot(purpose: str) -> ModuleType:
     """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
     require("matplotlib", purpose).use("Agg")
     return require("matplotlib.pyplot", purpose)
+
+
+def write_json(value: Any, path: str | Path) -> None:
+    """`value` (JSON-serialisable) as indented JSON, written atomically."""
+    with atomic_path(_writable(path)) as temporary:
+        Path(temporary).write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_csv(history: list[dict[str, float]], path: str | Path) -> None:
@@ -80,6 +88,26 @@ def save_grid(rows: dict[str, torch.Tensor], path: str | Path, count: int = 8, s
     axis.tick_params(length=0)
     for side in axis.spines.values():
         side.set_visible(False)
+    with atomic_path(_writable(path)) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+    plt.close(figure)
+
+
+def save_side_by_side(images: dict[str, torch.Tensor], path: str | Path, size: int = 160) -> None:
+    """A PNG of the same centre crop (size × size) of each image, side by side, titled by its label.
+
+    images: label -> float (3, H, W) in [0, 1], all of one size.
+    """
+    plt = _pyplot("drawing side-by-side crops")
+    _, height, width = next(iter(images.values())).shape
+    top, left = max(0, (height - size) // 2), max(0, (width - size) // 2)
+    figure, axes = plt.subplots(1, len(images), figsize=(3 * len(images), 3.3), squeeze=False)
+    for axis, (label, image) in zip(axes[0], images.items()):
+        crop = image[:, top : top + size, left : left + size].clamp(0, 1).permute(1, 2, 0).numpy()
+        axis.imshow(crop, interpolation="nearest")
+        axis.set_title(label)
+        axis.axis("off")
+    figure.tight_layout()
     with atomic_path(_writable(path)) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
     plt.close(figure)

@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="model file from `train` (default: the shipped pretrained model)")
     _add_data(evaluate, training=False)
     evaluate.add_argument("--nlmeans", action="store_true", help="also score non-local means with the true σ")
+    evaluate.add_argument(
+        "--full",
+        action="store_true",
+        help="score whole held-out photos instead of patches: PSNR, SSIM and time per photo of the noisy input, "
+        "NL-means, BM3D (with the [eval] extra) and the model, one noise draw per photo (Gaussian noise of one σ)",
+    )
+    evaluate.add_argument("--out", help="with --full: a folder for full_eval.json and full_eval_crops.png")
     _add_common(evaluate)
     evaluate.set_defaults(handler=commands.eval_command)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import torch
 
 from ... import functional as F
 from ..._tensor import Tensor
-from .. import data, images, run_folder
+from .. import data, images, photo_eval, report, run_folder
 from ..inference import denoise_batches, pick_device
 from ..metrics import nl_means, psnr
 from ..model_file import PRETRAINED, load_model
@@ -41,16 +42,46 @@ def evaluate(net: Any, val: data.Pairs, device: Any, noise: data.Noise | None = 
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    """Print the PSNR of a model (default: the shipped one) on a data source's validation pairs."""
+    """Print the PSNR of a model (default: the shipped one) on a data source's validation pairs, or with
+    --full the PSNR and SSIM of every method on its whole held-out photos."""
     setup_threads(args.threads)
     device = pick_device(args.device)
+    if args.out is not None and not args.full:
+        raise UsageError("--out goes with --full (the whole-photo evaluation writes its table and crops there)")
     net, payload = load_model(args.model or PRETRAINED, device)
+    if args.full:
+        return full_eval(args, net, payload, device)
     dataset = data.load_data(data_spec(args))
     scores = evaluate(net, dataset.val, device, data.Noise.parse(args.noise) if args.nlmeans else None)
     pairs = f"{len(dataset.val[0])} validation pairs, {dataset.description}"
     print(f"{args.model or PRETRAINED} ({payload['arch']}) on {pairs}:")
     for name, value in scores.items():
         print(f"  {name:10s} {value:6.2f} dB  ({value - scores['noisy']:+.2f} dB over the noisy input)")
+    return 0
+
+
+def full_eval(args: argparse.Namespace, net: Any, payload: dict, device: Any) -> int:
+    """`eval --full`: the table of photo_eval on the data source's held-out photos; with --out, its JSON and
+    the first photo's crops (noisy / BM3D / ours / clean)."""
+    noise = data.Noise.parse(args.noise)
+    if noise.kind != "gaussian" or noise.low != noise.high:
+        raise UsageError(f"eval --full scores Gaussian noise of one σ (e.g. --noise gaussian:25), got {args.noise!r}")
+    photos = data.held_out_photos(args.data)
+    methods, notes = photo_eval.available_methods()
+    scores, first = photo_eval.evaluate_photos(photos, noise.sigma, args.seed, net, device, methods)
+    print(f"{args.model or PRETRAINED} ({payload['arch']}) on {len(photos)} held-out photos, {args.noise}:")
+    print(photo_eval.table(scores))
+    for note in notes:
+        print(f"note: {note}")
+    if args.out is not None:
+        out = Path(args.out)
+        run_folder.check_writable(out)
+        rows = [dataclasses.asdict(s) for s in [*scores, *photo_eval.mean_scores(scores)]]
+        settings = {"model": str(args.model or PRETRAINED), "noise": args.noise, "seed": args.seed, "notes": notes}
+        report.write_json({**settings, "rows": rows}, out / "full_eval.json")
+        labels = {"noisy": "noisy", "bm3d": "BM3D", "model": "ours", "clean": "clean"}
+        report.save_side_by_side({labels[k]: first[k] for k in labels if k in first}, out / "full_eval_crops.png")
+        print(f"wrote {out / 'full_eval.json'} and {out / 'full_eval_crops.png'}")
     return 0
 
 
