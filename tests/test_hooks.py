@@ -3,12 +3,15 @@ full backward) against torch (float64): the same gradients, calls, arguments and
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 import torch
 
 import tinygrad_n2n as tn
 from tests.helpers import randn
-from tinygrad_n2n import nn
+from tinygrad_n2n import _graph_hooks, nn
 
 
 def engine_leaf(value: torch.Tensor) -> tn.Tensor:
@@ -98,6 +101,22 @@ def test_post_accumulate_hook_can_step_in_backward():
         results.append((w.data.clone() if isinstance(w, tn.Tensor) else w.detach().clone(), w.grad))
     torch.testing.assert_close(results[0][0], results[1][0])
     assert results[0][1] is None and results[1][1] is None
+
+
+def _hooks_that_refer_to(leaf):
+    leaf.register_hook(lambda g: g * leaf.data)
+    leaf.register_post_accumulate_grad_hook(lambda t: leaf)
+
+
+def test_a_hook_that_refers_to_its_leaf_does_not_keep_it_alive():
+    x = engine_leaf(randn(3))
+    _hooks_that_refer_to(x)
+    (x * 2).sum().backward()
+    torch.testing.assert_close(x.grad, 2 * x.data)
+    key, ref = id(x), weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None and key not in _graph_hooks.HOOKED_LEAVES
 
 
 HOOK_ERRORS = {
@@ -257,3 +276,22 @@ def test_full_backward_hook_on_identity_and_after_remove():
     handle.remove()
     (module(x) * 3).sum().backward()
     assert len(seen) == 1
+
+
+def run_root_and_checkpoint_hooks(make, checkpoint):
+    """Hooks on the root run; a leaf used inside and outside a checkpoint sees its summed gradient once."""
+    x = make(randn(3))
+    calls = []
+    x.register_hook(lambda g: calls.append(g.clone()))
+    y = checkpoint(lambda t: t * t, x, use_reentrant=False) + x
+    y.register_hook(lambda g: g * 2)
+    y.backward(torch.ones(3, dtype=torch.float64))
+    return calls, x.grad
+
+
+def test_hooks_on_the_root_and_on_a_leaf_used_inside_a_checkpoint():
+    calls, grad = run_root_and_checkpoint_hooks(engine_leaf, tn.utils.checkpoint)
+    tcalls, tgrad = run_root_and_checkpoint_hooks(torch_leaf, torch.utils.checkpoint.checkpoint)
+    assert len(calls) == len(tcalls) == 1
+    torch.testing.assert_close(calls[0], tcalls[0], rtol=0, atol=1e-12)
+    torch.testing.assert_close(grad, tgrad, rtol=0, atol=1e-12)

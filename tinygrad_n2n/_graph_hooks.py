@@ -3,9 +3,10 @@ for `autograd.grad` / `backward(inputs=...)`, groups of entries that complete to
 and anomaly mode.
 
 The tape's walk stays lean: it takes the slow path only for entries whose `extra` is set (hooks, retain_grad,
-an anomaly-mode stack, a group) or when the whole walk is special (`Walk.slow`: anomaly mode, pruning). Leaf
-hooks live in a registry keyed by `id(tensor)` (a leaf has no entry to carry them), checked once per leaf
-gradient with one truthiness test of an empty dict.
+an anomaly-mode stack, a group) or when the whole walk is special (`Walk.slow`: anomaly mode, pruning). A
+leaf has no entry: its hooks live on the tensor (`_hooks`, a slot left unset until the first hook, so a
+hook that refers to its tensor makes a cycle the garbage collector frees), and `HOOKED_LEAVES` (id -> weak
+reference) lets the walk check a leaf with one dict lookup, and skip even that while no leaf has hooks.
 
 This module knows nothing about ops or modules; a scope label is shown through `named_children()` when it
 has one (modules do), else through `str`.
@@ -53,22 +54,22 @@ class LeafHooks:
     """Hooks registered on one leaf tensor: `pre` see (and may replace) its gradient, `post` run after
     `.gradient` was updated."""
 
-    __slots__ = ("post", "pre", "ref")
+    __slots__ = ("post", "pre")
 
-    def __init__(self, tensor: Any) -> None:
-        key = id(tensor)
-        self.ref = weakref.ref(tensor, lambda _ref: LEAF_HOOKS.pop(key, None))
+    def __init__(self) -> None:
         self.pre: OrderedDict = OrderedDict()
         self.post: OrderedDict = OrderedDict()
 
 
-LEAF_HOOKS: dict[int, LeafHooks] = {}  # id(leaf) -> its hooks; an entry goes when its tensor dies
+HOOKED_LEAVES: dict[int, weakref.ref] = {}  # id(leaf) -> the leaf, for leaves with hooks; gone when it dies
 
 
 def _leaf_hooks(tensor: Any) -> LeafHooks:
-    hooks = LEAF_HOOKS.get(id(tensor))
-    if hooks is None or hooks.ref() is not tensor:
-        hooks = LEAF_HOOKS[id(tensor)] = LeafHooks(tensor)
+    hooks = getattr(tensor, "_hooks", None)
+    if hooks is None:
+        key = id(tensor)
+        hooks = tensor._hooks = LeafHooks()
+        HOOKED_LEAVES[key] = weakref.ref(tensor, lambda _ref: HOOKED_LEAVES.pop(key, None))
     return hooks
 
 
@@ -285,7 +286,7 @@ class Walk:
         key = id(tensor)
         if self.leaf_targets is not None and key not in self.leaf_targets:
             return
-        if self.results is None and key not in LEAF_HOOKS:
+        if self.results is None and key not in HOOKED_LEAVES:
             accumulate(tensor, grad)
             return
         buffered = self.buffer.get(key)
@@ -298,7 +299,7 @@ class Walk:
         """Deliver the summed gradients of buffered leaves: pre-hooks, then the result or `.gradient` and
         post-accumulate hooks."""
         for tensor, grad in self.buffer.values():
-            hooks = LEAF_HOOKS.get(id(tensor)) if self.leaf_hooks else None
+            hooks = getattr(tensor, "_hooks", None) if self.leaf_hooks else None
             if hooks is not None and hooks.pre:
                 grad = run_tensor_hooks(hooks.pre, grad)
             if self.results is not None:

@@ -109,7 +109,8 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMet
     on; `backward()` then fills `.gradient` of the leaves.
     """
 
-    __slots__ = ("__weakref__", "_entry", "_requires_grad", "_retains_grad", "data", "gradient")
+    # _hooks: a leaf's hooks (register_hook), set only by the first one: unset, it costs the hot path nothing
+    __slots__ = ("__weakref__", "_entry", "_hooks", "_requires_grad", "_retains_grad", "data", "gradient")
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ._graph_hooks import LEAF_HOOKS, Walk, accumulate, add_forward_note, anomaly_stack, check_forward, extras
+from ._graph_hooks import HOOKED_LEAVES, Walk, accumulate, add_forward_note, anomaly_stack, check_forward, extras
 
 _COMPACT_MIN = 4096
 
@@ -231,7 +231,7 @@ def run_backward(
     and returns the gradients still pending there, entry -> gradient of its output.
     """
     walk = walk or Walk()
-    leaf = walk.leaf if walk.slow or LEAF_HOOKS else accumulate
+    leaf = walk.leaf if walk.slow or HOOKED_LEAVES else accumulate
     pending: dict[Entry, torch.Tensor] = {}  # entry -> gradient of its output; holding it keeps its inputs alive
     refs, seqs = _state.log.refs, _state.log.seqs
     start = 0
