@@ -67,12 +67,36 @@ def test_properties_and_conversions():
     assert tn.Tensor(4.5).item() == 4.5 and float(tn.Tensor(4.5)) == 4.5 and int(tn.Tensor(3)) == 3
     assert bool(tn.Tensor(1.0)) and not bool(tn.Tensor(0.0))
     assert [10, 20, 30][tn.Tensor(1)] == 20
-    array = t.numpy()
+    array = t.detach().numpy()
     assert isinstance(array, np.ndarray) and array.shape == (2, 3, 4) and array[1, 2, 3] == 23
-    assert np.asarray(t).dtype == np.float32 and np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert np.shares_memory(array, t.numpy(force=True))  # force: detached, on the CPU already, no copy
+    plain = t.detach()
+    assert np.asarray(plain).dtype == np.float32 and np.asarray(plain, dtype=np.float64).dtype == np.float64
+    assert torch.as_tensor(plain).data_ptr() == x.data_ptr()  # DLPack: the same memory, a raw torch tensor
+
     assert t.tolist() == x.tolist()
     assert t.T.shape == (4, 3, 2) and tn.Tensor(randn(2, 3)).t().shape == (3, 2)
     assert "requires_grad=True" in repr(t) and "op=mul" in repr(t * 2)
+
+
+def _error(convert, value) -> tuple[type, str]:
+    try:
+        convert(value)
+    except Exception as error:  # the type and message are what is compared
+        return type(error), str(error)
+    return type(None), "no error"
+
+
+def test_numpy_and_dlpack_refuse_a_tensor_that_requires_grad_as_torch():
+    t, reference = tn.Tensor(randn(2, 3), requires_grad=True), randn(2, 3).requires_grad_()
+    for convert in (lambda a: a.numpy(), np.asarray):
+        assert _error(convert, t) == _error(convert, reference)
+        assert _error(convert, t)[0] is RuntimeError
+    assert _error(torch.as_tensor, t) == (
+        BufferError,
+        "Can't export tensors that require gradient, use tensor.detach()",
+    )
+    assert np.array_equal(t.numpy(force=True), t.data.numpy())
 
 
 def test_detach_shares_data_and_leaves_the_graph():

@@ -100,6 +100,9 @@ def _dispatch(func: Any, args: Sequence, kwargs: dict) -> Any:
     return dispatch(func, args, kwargs)
 
 
+_NUMPY_NEEDS_DETACH = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+
+
 class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMethods):
     """A value in the engine: `data` (a raw torch.Tensor), and, once backward ran, its `gradient`.
 
@@ -229,8 +232,22 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMet
     def item(self) -> Number:
         return self.data.item()
 
-    def numpy(self) -> np.ndarray:
-        return self.data.cpu().numpy()
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array sharing its memory, as torch: refused while the tensor requires grad, and
+        for data off the CPU, unless `force` (which detaches and copies to the CPU)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(_NUMPY_NEEDS_DETACH)
+        return self.data.numpy(force=force)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """DLPack export of the data (so `torch.as_tensor(x)`, `np.from_dlpack(x)` work), refused while the tensor
+        requires grad (the exported tensor would carry no gradient), as torch."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
 
     def tolist(self) -> Any:
         return self.data.tolist()
