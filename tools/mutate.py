@@ -3,7 +3,7 @@
 mutmut (https://github.com/boxed/mutmut) changes one thing at a time in the code under test (an operator, a
 constant, a string, an argument) and reruns the tests that called the changed function; a mutant that no test
 notices *survives*, and points at a missing or too loose assertion. A target pairs some code with the fast
-tests that pin it, so that a target takes minutes (the app's, 13 on one busy core):
+tests that pin it, so that a target takes minutes (the app's, 14 on one busy core):
 
     python tools/mutate.py                  # all targets, the survivors listed at the end
     python tools/mutate.py app --diff       # one target, with each survivor's diff
