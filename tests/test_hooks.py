@@ -295,3 +295,20 @@ def test_hooks_on_the_root_and_on_a_leaf_used_inside_a_checkpoint():
     assert len(calls) == len(tcalls) == 1
     torch.testing.assert_close(calls[0], tcalls[0], rtol=0, atol=1e-12)
     torch.testing.assert_close(grad, tgrad, rtol=0, atol=1e-12)
+
+
+def run_retained_target_and_leaf_root(make):
+    x = make(randn(2))
+    y = x * 3
+    y.retain_grad()
+    y.register_hook(lambda g: g * 2)
+    (y * y).sum().backward(inputs=[y, x])  # y retains and is an input: its .grad gets the hooked gradient once
+    leaf = make(randn(2, seed=1))
+    leaf.register_hook(lambda g: g * 5)
+    leaf.backward(torch.ones(2, dtype=torch.float64))  # a leaf root's hooks run too
+    return y.grad, x.grad, leaf.grad
+
+
+def test_retained_input_of_backward_and_hooks_on_a_leaf_root():
+    for mine, ref in zip(run_retained_target_and_leaf_root(engine_leaf), run_retained_target_and_leaf_root(torch_leaf)):
+        torch.testing.assert_close(mine, ref, rtol=0, atol=1e-12)
