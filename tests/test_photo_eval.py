@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -136,3 +137,23 @@ def test_eval_full_prints_and_writes_the_scores(tmp_path, monkeypatch, capsys):
 def test_eval_full_usage_errors(argv, message, capsys):
     assert cli.main([*argv, "--threads", "1"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_readmes_whole_photo_table_is_the_committed_run():
+    """README's table (PSNR to 2 decimals, SSIM to 3) is results/full_eval/full_eval.json's means."""
+    root = Path(__file__).resolve().parents[1]
+    run = json.loads((root / "results" / "full_eval" / "full_eval.json").read_text())
+    means = {row["method"]: row for row in run["rows"] if row["photo"] == "mean"}
+    assert run["command"].startswith("tinygrad-n2n eval --full") and set(means) == set(photo_eval.METHODS)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    labels = {
+        "noisy": "noisy input",
+        "nl_means": "non-local means (true σ)",
+        "bm3d": "BM3D (",
+        "model": "default U-Net",
+    }
+    for method, label in labels.items():
+        rows = [line for line in readme.splitlines() if line.startswith(f"| {label}") and line.count("|") == 5]
+        row = rows[-1]  # the whole-photo table comes after the patch table
+        cells = [cell.strip().strip("*") for cell in row.split("|")[2:4]]
+        assert cells == [f"{means[method]['psnr']:.2f}", f"{means[method]['ssim']:.3f}"], row

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,16 @@ def full_eval(args: argparse.Namespace, net: Any, payload: dict, device: Any) ->
         out = Path(args.out)
         run_folder.check_writable(out)
         rows = [dataclasses.asdict(s) for s in [*scores, *photo_eval.mean_scores(scores)]]
-        settings = {"model": str(args.model or PRETRAINED), "noise": args.noise, "seed": args.seed, "notes": notes}
+        settings = {
+            "command": " ".join(["tinygrad-n2n", *sys.argv[1:]]),
+            "date": time.strftime("%Y-%m-%d"),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "model": args.model or f"the shipped model ({PRETRAINED.name})",
+            "noise": args.noise,
+            "seed": args.seed,
+            "notes": notes,
+        }
         report.write_json({**settings, "rows": rows}, out / "full_eval.json")
         labels = {"noisy": "noisy", "bm3d": "BM3D", "model": "ours", "clean": "clean"}
         report.save_side_by_side({labels[k]: first[k] for k in labels if k in first}, out / "full_eval_crops.png")
