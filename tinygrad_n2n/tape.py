@@ -286,7 +286,9 @@ def run_backward(
             data = tensor.data
             if grad.shape != data.shape:
                 grad = unbroadcast(grad, data.shape, entry.op_name)
-            if grad.dtype != data.dtype:  # mixed-dtype ops: each gradient in its input's dtype, as in torch
+            if (
+                grad.dtype is not data.dtype
+            ):  # (dtypes are singletons) mixed-dtype ops: each gradient in its input's dtype, as in torch
                 grad = grad.to(data.dtype)
             producer = tensor._entry
             if producer is None:
