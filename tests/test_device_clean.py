@@ -4,7 +4,8 @@ Two proofs: both denoisers train one step (forward, MSE, backward, Adam) and run
 `meta` device, where any `.tolist()`/`.item()` of a value fails; and on the CPU a dispatch watcher sees no
 `aten._local_scalar_dense` (the kernel behind `.item()`, `bool(tensor)` and Python branching on values) in
 the ops' forward and backward when the CPU runs as other devices do; with its NaN/Inf probe on
-(`ops.nonfinite`, CPU only), the probes are the only host reads. (Adam reads its step counter, a CPU tensor as in torch.optim, on the host.)
+(`ops.nonfinite`, CPU only), the probes are the only host reads. (Adam reads its step counter, a CPU tensor as
+in torch.optim, on the host.)
 """
 
 from __future__ import annotations
