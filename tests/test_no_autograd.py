@@ -61,10 +61,11 @@ def _assert_untracked(tensors: list[torch.Tensor]) -> None:
     assert not tracked, f"raw tensors tracked by torch.autograd: {tracked}"
 
 
-def _tape_tensors() -> list[torch.Tensor]:
-    """The raw tensors that this thread's live tape entries hold: saved ones, attributes, inputs, outputs."""
+def _tape_tensors(since: int) -> list[torch.Tensor]:
+    """The raw tensors that this thread's live tape entries recorded from sequence number `since` on (this test's,
+    not graphs other tests keep alive) hold: saved ones, attributes, inputs, outputs."""
     found = []
-    for entry in tape.live_entries():
+    for entry in (e for e in tape.live_entries() if e.seq >= since):
         saved = [t for t in entry.ctx.saved_tensors if t is not None]
         assert all(isinstance(t, torch.Tensor) for t in saved), f"{entry.op_name} saved a non-torch value"
         found += saved + list(_raw_tensors(vars(entry.ctx))) + list(_raw_tensors(entry.inputs))
@@ -104,8 +105,9 @@ def _engine_conv_gradients(audit: bool = False) -> tuple[list[torch.Tensor], lis
     """Run the conv step in the engine; returns (gradients of x, weight, bias; raw tensors it held)."""
     x, weight, bias, target = _conv_inputs()
     leaves = [tn.Tensor(v, requires_grad=True) for v in (x, weight, bias)]
+    start = tape._state.log.next_seq
     loss = _conv_step(*leaves, tn.Tensor(target))
-    held = _tape_tensors() + list(_raw_tensors(loss)) if audit else []
+    held = _tape_tensors(start) + list(_raw_tensors(loss)) if audit else []
     loss.backward()
     held += list(_raw_tensors(leaves))
     return [leaf.gradient for leaf in leaves], held
@@ -181,8 +183,9 @@ def _train_engine(state: dict, audit: bool = False) -> tuple[dict, dict, list[to
     for step in range(STEPS):
         x, target = _batch(step)
         optimizer.zero_grad()
+        start = tape._state.log.next_seq
         loss = nn.MSELoss()(model(tn.Tensor(x)), tn.Tensor(target))
-        held += _tape_tensors() if audit else []
+        held += _tape_tensors(start) if audit else []
         loss.backward()
         optimizer.step()
         held += list(_raw_tensors(loss)) + list(_raw_tensors(list(model.parameters())))
