@@ -198,11 +198,16 @@ def max_pool2d(
 ) -> Any:
     """Max over sliding windows, torch's signature. x: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to
     kernel_size. With ceil_mode (a last partial window) or return_indices (also the int64 arg-max positions in the
-    flattened H·W plane), torch's kernel picks the windows' arg-max and the engine gathers them."""
-    if ceil_mode or return_indices:
-        args = (kernel_size, stride, padding, dilation, ceil_mode)
-        return spatial_pooling.max_pool_by_index("max_pool2d", torch_F.max_pool2d, input, 2, return_indices, *args)
-    return _pool("max_pool2d", input, kernel_size, stride, padding, dilation)
+    flattened H·W plane), torch's kernel picks the windows' arg-max and the engine gathers them; so it does when
+    a gradient is needed through an input not surely finite (`ops.nonfinite`: NaN and -inf decide which element
+    torch's gradient goes to)."""
+    if not (ceil_mode or return_indices):
+        x = as_tensor(input)
+        if not (x.requires_grad and tape.is_recording()) or nonfinite.finite(x.data):
+            return _pool("max_pool2d", x, kernel_size, stride, padding, dilation)
+        _pool_arguments("max_pool2d", x, kernel_size, stride, padding, dilation)  # the engine's checks first
+    args = (kernel_size, stride, padding, dilation, ceil_mode)
+    return spatial_pooling.max_pool_by_index("max_pool2d", torch_F.max_pool2d, input, 2, return_indices, *args)
 
 
 def avg_pool2d(

@@ -3,8 +3,9 @@
 The fast conv kernels form products that torch's reference kernels (im2col + GEMM, per-window max) never
 form: `Conv2dTaps`' weight gradient multiplies the zero gradient of grid rows that are not outputs by the
 pixels there, the fused upsample + conv multiplies structural zeros of its phase weights, and `max` picks
-the first NaN of a window where max pooling picks the last. With finite values those products are exact
-zeros and the results are torch's; a NaN or ±Inf turns 0·inf into extra NaNs.
+the first NaN of a window where max pooling picks the last (so max_pool2d takes torch's own arg-max). With
+finite values those products are exact zeros and the results are torch's; a NaN or ±Inf turns 0·inf into extra
+NaNs.
 
 So each such op asks `finite(*tensors)` and takes its exact path (the reference computation) unless it is
 True. On the CPU the probe is one sum per tensor, read on the host: a sum is NaN or ±Inf when any element is

@@ -8,9 +8,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as torch_F
 
-from . import nonfinite
 from .conv import out_size
 from .function import Function
+
+
+def upsample_nearest(x: torch.Tensor, scale: tuple[int, int]) -> torch.Tensor:
+    """The raw kernel: (N, C, H, W) -> (N, C, H·sh, W·sw), each pixel repeated over an sh×sw block."""
+    n, c, h, w = x.shape
+    sh, sw = scale
+    return x.reshape(n, c, h, 1, w, 1).expand(n, c, h, sh, w, sw).reshape(n, c, h * sh, w * sw)
 
 
 class UpsampleNearest(Function):
@@ -21,9 +27,7 @@ class UpsampleNearest(Function):
     @staticmethod
     def forward(ctx, x, scale):
         ctx.scale = scale
-        n, c, h, w = x.shape
-        sh, sw = scale
-        return x.reshape(n, c, h, 1, w, 1).expand(n, c, h, sh, w, sw).reshape(n, c, h * sh, w * sw)
+        return upsample_nearest(x, scale)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -54,22 +58,9 @@ def _fold_windows(grad_cols, in_size, kernel, stride, padding, dilation):
     )
 
 
-def _torch_arg_max(cols, values, padded):
-    """The window position torch's max pooling picks, for windows holding NaN or -inf: it starts from the first
-    element that is not padding, then takes each larger value and each NaN. So: the last NaN; else the first
-    maximum, unless the window is all -inf (then its first element that is not padding).
-    cols (N, C, k, L), values (N, C, 1, L); padded: the (1, 1, k, L) windows of a ones image padded with 0."""
-    taps = torch.arange(cols.shape[2], device=cols.device).view(1, 1, -1, 1)
-    last_nan = (cols.isnan() * taps).argmax(dim=2, keepdim=True)
-    first_max = cols.argmax(dim=2, keepdim=True)
-    if padded is not None:
-        first_max = torch.where(values == float("-inf"), padded.argmax(dim=2, keepdim=True), first_max)
-    return torch.where(values.isnan(), last_nan, first_max)
-
-
 class MaxPool2d(Function):
-    """y = max over each window (NaN if it holds one); dx routes each window's gradient to the element torch
-    picks: the first maximum (`max`'s arg-max) when every value is finite, else `_torch_arg_max`"""
+    """y = max over each window; dx routes each window's gradient to its arg-max (for finite inputs: those
+    with NaN or -inf take torch's own arg-max, `functional.max_pool2d`)"""
 
     label_attributes = ("kernel", "stride", "padding", "dilation")
 
@@ -79,11 +70,6 @@ class MaxPool2d(Function):
         n, c, h, w = x.shape
         cols = _windows(x, kernel_size, stride, padding, dilation, float("-inf"))
         values, arg = cols.max(dim=2, keepdim=True)
-        if ctx.needs_input_grad and not nonfinite.finite(values):  # NaN or an all -inf window: torch picks others
-            padded = (
-                _windows(x.new_ones(1, 1, h, w), kernel_size, stride, padding, dilation, 0.0) if any(padding) else None
-            )
-            arg = _torch_arg_max(cols, values, padded)
         ctx.in_size, ctx.cols_shape = (h, w), cols.shape
         ctx.save_for_backward(arg)
         sizes = [out_size(x.shape[2 + i], kernel_size[i], stride[i], padding[i], dilation[i]) for i in (0, 1)]

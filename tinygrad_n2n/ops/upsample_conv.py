@@ -24,7 +24,7 @@ import functools
 import torch
 import torch.nn.functional as torch_F
 
-from . import conv, conv_gemm, nonfinite
+from . import conv, conv_gemm, nonfinite, pool
 from .function import Function
 
 
@@ -150,7 +150,7 @@ def _reference_backward(ctx, planes, weight, grad_out):
     gradient summed over each s×s block. planes (1, N·Hg·Wg, C), weight (O, C, kh, kw), grad_out (N, O, H', W')."""
     (n, c, h, w), (sh, sw) = ctx.x_shape, ctx.scale
     x = conv_gemm.from_planes(planes.contiguous(), ctx.x_shape, (1, 1), (-ctx.low[0], -ctx.low[1]), ctx.grid)
-    up = x.reshape(n, c, h, 1, w, 1).expand(n, c, h, sh, w, sw).reshape(n, c, h * sh, w * sw)
+    up = pool.upsample_nearest(x, ctx.scale)
     geometry = ((1, 1), ctx.padding, ctx.dilation, 1)
     cols = conv.unfold_groups(up, weight.shape[2:], ctx.dilation, ctx.padding, (1, 1), 1)
     grad_up, grad_w, grad_b = conv.unfold_backward(cols, weight, grad_out, up.shape, geometry, ctx.needs_input_grad)
