@@ -67,7 +67,8 @@ def test_structure_of_a_known_graph():
     w_label = next(attrs for attrs in found.values() if "<B>w</B>" in attrs)
     assert "(3, 4) float32" in w_label and "#9fcdf5" in w_label  # parameter: blue, shape and dtype
     assert "leaf (requires grad)" in graph.source and "(2, 3) float32" in graph.source  # unnamed leaf x
-    assert "(2, 4)" in found[ops[0]]  # an op carries its output shape
+    assert "(2, 4)" in found[ops[0]] and "(2, 4)" in found[ops[1]]  # an op carries its output shape
+    assert "scalar" in found[ops[2]]  # the root's op too (entries hold no output: the drawing finds it)
     assert "<B>output</B>" in found["out"] and "scalar float32" in found["out"]
 
 

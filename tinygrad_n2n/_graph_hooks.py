@@ -31,14 +31,15 @@ CREATE_GRAPH_MESSAGE = (
 
 
 class EntryExtras:
-    """The rarely used parts of one entry: hooks on its output tensor, retain_grad, its forward stack (anomaly
-    mode) and the group it belongs to (module backward hooks)."""
+    """The rarely used parts of one entry: hooks on its output tensor, the output tensor (a weak reference)
+    once it called retain_grad(), its forward stack (anomaly mode) and the group it belongs to (module backward
+    hooks). Entries hold no reference to their output otherwise: the output owns its entry."""
 
-    __slots__ = ("group", "hooks", "retains", "stack")
+    __slots__ = ("group", "hooks", "retained", "stack")
 
     def __init__(self) -> None:
         self.hooks: OrderedDict | None = None
-        self.retains = False
+        self.retained: weakref.ref | None = None
         self.stack: list[str] | None = None
         self.group: Any = None
 
@@ -211,7 +212,7 @@ class Walk:
     """Where one backward walk delivers gradients, and what it does besides the chain rule.
 
     leaf_targets: id(leaf) -> positions in `results`; None: every leaf requiring a gradient receives one.
-    entry_targets: entry of a non-leaf target -> positions in `results`.
+    entry_targets: entry of a non-leaf target -> positions in `results`; entry_outputs: entry -> that target.
     results: a list filled instead of `.gradient` (`autograd.grad`); None: gradients accumulate into
     `.gradient` (`backward`, `backward(inputs=...)`).
     prune: with targets, run only the entries on a path to one (as torch); hooks elsewhere do not run.
@@ -225,8 +226,10 @@ class Walk:
         results: list | None = None,
         prune: bool = True,
         leaf_hooks: bool = True,
+        entry_outputs: dict[Any, Any] | None = None,
     ) -> None:
         self.leaf_targets, self.entry_targets, self.results = leaf_targets, entry_targets, results
+        self.entry_outputs = entry_outputs or {}
         self.prune_on, self.leaf_hooks = prune and leaf_targets is not None, leaf_hooks
         self.reach: set | None = None  # entries whose output's gradient is wanted (pruned walks)
         self.execute: set | None = None  # entries whose backward must run (pruned walks)
@@ -263,15 +266,15 @@ class Walk:
                 grad_out = extra.group.complete(entry, grad_out, pending)
             if extra.hooks:
                 grad_out = run_tensor_hooks(extra.hooks, grad_out)
-            if extra.retains and (output := entry.output_ref()) is not None:
+            if extra.retained is not None and (output := extra.retained()) is not None:
                 accumulate(output, grad_out)
                 retained = True
         if self.entry_targets is not None and entry in self.entry_targets:
             if self.results is not None:
                 for position in self.entry_targets[entry]:
                     self.results[position] = grad_out
-            elif not retained and (output := entry.output_ref()) is not None:
-                accumulate(output, grad_out)
+            elif not retained:
+                accumulate(self.entry_outputs[entry], grad_out)
         if self.execute is not None and entry not in self.execute:
             return None
         return grad_out
@@ -322,6 +325,7 @@ def targets_walk(inputs: Any, caller: str, results: list | None) -> Walk:
         raise RuntimeError(f"`inputs` argument to `{caller}()` cannot be empty.")
     leaf_targets: dict[int, list[int]] = {}
     entry_targets: dict[Any, list[int]] = {}
+    entry_outputs: dict[Any, Any] = {}
     for position, tensor in enumerate(inputs):
         if not hasattr(tensor, "_entry"):
             raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(tensor).__name__}")
@@ -335,4 +339,5 @@ def targets_walk(inputs: Any, caller: str, results: list | None) -> Walk:
             leaf_targets.setdefault(id(tensor), []).append(position)
         else:
             entry_targets.setdefault(tensor._entry, []).append(position)
-    return Walk(leaf_targets, entry_targets, results)
+            entry_outputs[tensor._entry] = tensor
+    return Walk(leaf_targets, entry_targets, results, entry_outputs=entry_outputs)

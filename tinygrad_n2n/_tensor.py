@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import reprlib
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -307,7 +308,7 @@ class Tensor(TensorMethods, MathMethods, ReduceMethods, ShapeMethods, InplaceMet
             raise RuntimeError("retain_grad: the tensor does not require a gradient")
         self._retains_grad = True
         if self._entry is not None:
-            _graph_hooks.extras(self._entry).retains = True
+            _graph_hooks.extras(self._entry).retained = weakref.ref(self)
 
     def register_hook(self, hook: Any) -> Any:
         """Call `hook(grad)` with this tensor's gradient (a raw torch tensor) each time backward computes it;

@@ -26,19 +26,25 @@ _COMPACT_MIN = 4096
 
 
 class Entry:
-    """One recorded op: its `function` (a Function class), `ctx` (what it kept for backward) and `inputs`."""
+    """One recorded op. The op's context (`ops.function.Context`, what the op kept for its backward) is itself
+    the entry: `record` stamps it with the op's `function` (a Function class), its `inputs`, its sequence
+    number `seq` and the `scope` it was recorded in, so that each recorded op costs one object; it holds no
+    reference to its output (the output owns its entry). `freed` is set by a backward that did not retain the
+    graph; `extra` is an EntryExtras when hooks, retain_grad, an anomaly stack or a group need one.
 
-    __slots__ = ("__weakref__", "ctx", "extra", "freed", "function", "inputs", "output_ref", "scope", "seq")
+    The tape's fields are slots (the op's own attributes live in the context's instance dict): a backward
+    that frees thousands of entries then never rebuilds their dicts.
+    """
 
-    def __init__(self, function: Any, ctx: Any, inputs: tuple, output: Any, seq: int, scope: tuple) -> None:
-        self.function = function
-        self.ctx = ctx
-        self.inputs = inputs
-        self.output_ref = weakref.ref(output)
-        self.seq = seq
-        self.scope = scope
-        self.freed = False
-        self.extra = None  # an EntryExtras when hooks, retain_grad, an anomaly stack or a group need one
+    __slots__ = ("__weakref__", "extra", "freed", "function", "inputs", "scope", "seq")
+    saved_tensors: tuple = ()  # (the context's, read by the walk; overridden per instance)
+    saved_versions: tuple = ()
+    needs_input_grad: tuple = ()
+
+    @property
+    def ctx(self) -> Entry:
+        """The op's context: the entry itself (what `Function.backward` receives)."""
+        return self
 
     @property
     def op_name(self) -> str:
@@ -46,9 +52,10 @@ class Entry:
 
 
 class _Log:
-    """A thread's recorded entries: weak references in recording order and their (sorted) sequence numbers."""
+    """A thread's tape: its recorded entries (weak references in recording order and their sorted sequence
+    numbers) and its recording switches, in one plain object, so that an op looks up one thread-local."""
 
-    __slots__ = ("compact_at", "divert", "next_seq", "refs", "seqs")
+    __slots__ = ("compact_at", "divert", "enabled", "forced", "next_seq", "refs", "scope", "seqs")
 
     def __init__(self) -> None:
         self.refs: list[weakref.ref] = []
@@ -56,48 +63,85 @@ class _Log:
         self.next_seq = 0
         self.compact_at = _COMPACT_MIN
         self.divert: Callable[[Entry], None] | None = None  # set by a checkpoint's forward: entries go there
-
-
-class _TapeState(threading.local):
-    def __init__(self) -> None:
-        self.log = _Log()  # a plain object: one thread-local lookup per recorded op
         self.enabled = True  # the engine's own switch: an eval-mode module's forward turns it off
         self.forced = False  # enable_grad() overrides eval-mode modules
         self.scope: tuple = ()  # opaque labels pushed by callers (nn pushes module paths); stored per entry
 
 
+class _TapeState(threading.local):
+    def __init__(self) -> None:
+        self.log = _Log()
+
+
 _state = _TapeState()
+_weakref = weakref.ref
+_RawTensor = torch.Tensor
+
+
+def shared_tuples(values: tuple, longest: int) -> dict[tuple, tuple]:
+    """Every tuple of `values` of length 0..`longest`, mapped to itself: recorded ops keep these shared tuples
+    instead of fresh ones, which leaves fewer objects for Python's cyclic garbage collector to track (its
+    passes are a measurable part of the tape's overhead)."""
+    shared = {(): ()}
+    for _ in range(longest):
+        shared.update({(*key, value): (*key, value) for key in list(shared) for value in values})
+    return shared
+
+
+_SHARED_VERSIONS = shared_tuples((0, None), 6)  # tensors never changed in place (None: a value that is no tensor)
+_INFERENCE_TENSOR_SAVED = (
+    "Inference tensors cannot be saved for backward: a tensor created under inference_mode is used by an op "
+    "that records; make it outside inference_mode, or record on a .clone() made outside it"
+)
 _anomaly_enabled = torch.is_anomaly_enabled  # torch's anomaly switch governs the engine (read, never used)
 
 
 def is_recording() -> bool:
     """True when ops record onto the tape: torch's grad mode is on (outside `no_grad()`, `inference_mode()`,
     `set_grad_enabled(False)`, ours or torch's) and no eval-mode module's forward turned recording off."""
-    return _state.enabled and torch.is_grad_enabled()
+    return _state.log.enabled and torch.is_grad_enabled()
 
 
 is_grad_enabled = is_recording
 
 
-def record(function: Any, ctx: Any, inputs: tuple, output: Any) -> Entry:
-    """Append an entry for `output = function(*inputs)`; called by `Function.apply` only."""
-    log = _state.log
+def record(function: Any, ctx: Entry, inputs: tuple, output: Any, log: _Log | None = None) -> Entry:
+    """Make `ctx` the entry of `output = function(*inputs)` and append it to this thread's tape (`log`, when the
+    caller looked it up already); called by `Function.apply` (and the identity ops of module hooks and
+    checkpoints) with the context their forward filled."""
+    if log is None:
+        log = _state.log
     seq = log.next_seq
-    entry = Entry(function, ctx, inputs, output, seq, _state.scope)
     log.next_seq = seq + 1
+    ctx.function = function
+    ctx.inputs = inputs
+    ctx.seq = seq
+    ctx.scope = log.scope
+    ctx.freed = False
+    ctx.extra = None
+    saved = ctx.saved_tensors
+    if saved:  # their versions now, checked by backward (this runs for most recorded ops: kept to plain loops)
+        versions = []
+        try:
+            for t in saved:
+                versions.append(t._version if type(t) is _RawTensor else None)
+        except RuntimeError as error:  # only inference tensors have no version counter
+            raise RuntimeError(_INFERENCE_TENSOR_SAVED) from error
+        versions = tuple(versions)
+        ctx.saved_versions = _SHARED_VERSIONS.get(versions, versions)
     if _anomaly_enabled():
-        extras(entry).stack = anomaly_stack()
+        extras(ctx).stack = anomaly_stack()
         if torch.is_anomaly_check_nan_enabled():
-            check_forward(entry, output.data)
+            check_forward(ctx, output.data)
     if log.divert is not None:
-        log.divert(entry)
-        return entry
+        log.divert(ctx)
+        return ctx
     refs = log.refs
-    refs.append(weakref.ref(entry))
+    refs.append(_weakref(ctx))
     log.seqs.append(seq)
     if len(refs) >= log.compact_at:
         _compact(log)
-    return entry
+    return ctx
 
 
 def _compact(log: _Log) -> None:
@@ -110,8 +154,9 @@ def _compact(log: _Log) -> None:
 
 def live_entries() -> list[Entry]:
     """The entries of this thread's tape that are still alive and not freed, in recording order."""
-    _compact(_state.log)
-    return [e for ref in _state.log.refs if (e := ref()) is not None]
+    log = _state.log
+    _compact(log)
+    return [e for ref in log.refs if (e := ref()) is not None]
 
 
 def tape_length() -> int:
@@ -146,37 +191,39 @@ class enable_grad(contextlib.ContextDecorator):  # torch's name
     def __enter__(self) -> None:
         mode = torch.enable_grad()
         mode.__enter__()
-        self._saved.append((mode, _state.forced))
-        _state.forced = True
+        self._saved.append((mode, _state.log.forced))
+        _state.log.forced = True
 
     def __exit__(self, *exc: object) -> None:
-        mode, _state.forced = self._saved.pop()
+        mode, _state.log.forced = self._saved.pop()
         mode.__exit__(*exc)
 
 
 @contextlib.contextmanager
 def inference_scope(active: bool) -> Iterator[None]:
     """Used by eval-mode Modules: when `active`, turn recording off unless `enable_grad()` forced it on."""
-    if not active or _state.forced:
+    log = _state.log
+    if not active or log.forced:
         yield
         return
-    saved = _state.enabled
-    _state.enabled = False
+    saved = log.enabled
+    log.enabled = False
     try:
         yield
     finally:
-        _state.enabled = saved
+        log.enabled = saved
 
 
 @contextlib.contextmanager
 def scope(label: Any) -> Iterator[None]:
     """Tag every entry recorded inside the block with `label` appended to the current scope path."""
-    saved = _state.scope
-    _state.scope = (*saved, label)
+    log = _state.log
+    saved = log.scope
+    log.scope = (*saved, label)
     try:
         yield
     finally:
-        _state.scope = saved
+        log.scope = saved
 
 
 @contextlib.contextmanager
@@ -193,13 +240,14 @@ def diverted(take: Callable[[Entry], None]) -> Iterator[None]:
 @contextlib.contextmanager
 def replaying(labels: tuple, forced: bool) -> Iterator[None]:
     """Record again as during an earlier forward (a checkpoint's recomputation inside backward)."""
-    saved = _state.enabled, _state.forced, _state.scope
-    _state.enabled, _state.forced, _state.scope = True, forced, labels
+    log = _state.log
+    saved = log.enabled, log.forced, log.scope
+    log.enabled, log.forced, log.scope = True, forced, labels
     try:
         with torch.enable_grad():
             yield
     finally:
-        _state.enabled, _state.forced, _state.scope = saved
+        log.enabled, log.forced, log.scope = saved
 
 
 # ---------------------------------------------------------------- the backward walk
@@ -233,7 +281,8 @@ def run_backward(
     walk = walk or Walk()
     leaf = walk.leaf if walk.slow or HOOKED_LEAVES else accumulate
     pending: dict[Entry, torch.Tensor] = {}  # entry -> gradient of its output; holding it keeps its inputs alive
-    refs, seqs = _state.log.refs, _state.log.seqs
+    log = _state.log
+    refs, seqs = log.refs, log.seqs
     start = 0
     for root, seed in zip(roots, seeds):
         root_entry = root._entry
@@ -263,12 +312,13 @@ def run_backward(
             grad_out = walk.enter(entry, grad_out, pending)
             if grad_out is None:
                 continue
-        ctx = entry.ctx
         try:  # costs nothing unless something raises
-            for saved, version in zip(ctx.saved_tensors, ctx.saved_versions):  # () when not recorded
-                if version is not None and saved._version != version:
-                    _refuse_modified(entry, saved, version)
-            grads = entry.function.backward(ctx, grad_out)
+            versions = entry.saved_versions
+            if versions:
+                for saved, version in zip(entry.saved_tensors, versions):
+                    if version is not None and saved._version != version:
+                        _refuse_modified(entry, saved, version)
+            grads = entry.function.backward(entry, grad_out)  # the op's context is its entry
         except Exception as error:
             if anomaly:
                 add_forward_note(error, entry)
@@ -280,7 +330,7 @@ def run_backward(
         inputs = entry.inputs
         if len(grads) != len(inputs):
             raise RuntimeError(f"{entry.op_name}.backward returned {len(grads)} gradients for {len(inputs)} inputs")
-        for tensor, grad, needed in zip(inputs, grads, ctx.needs_input_grad):
+        for tensor, grad, needed in zip(inputs, grads, entry.needs_input_grad):
             if grad is None or not needed:
                 continue
             data = tensor.data
@@ -298,8 +348,7 @@ def run_backward(
                 pending[producer] = grad if earlier is None else earlier + grad
         if not retain_graph:
             entry.freed = True
-            entry.inputs = ()
-            ctx.saved_tensors = ctx.saved_versions = ()
+            entry.inputs = entry.saved_tensors = entry.saved_versions = ()
         if not pending:
             break
     if floor_seq is not None:

@@ -29,8 +29,13 @@ import torch
 
 from .. import _tensor, tape
 
-_RawTensor = torch.Tensor
+_new_object = object.__new__
+_thread_state = tape._state
 _grad_mode = torch.is_grad_enabled  # torch's grad mode is the recording switch (read, never used for autograd)
+
+
+# One shared tuple per common pattern of needs_input_grad: a recorded op keeps it instead of a fresh tuple.
+_SHARED_NEEDS = tape.shared_tuples((False, True), 4)
 
 
 def _describe(value: Any) -> str:
@@ -41,36 +46,21 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-class Context:
-    """The state one op application keeps for its backward (as torch's `FunctionCtx`).
+class Context(tape.Entry):
+    """The state one op application keeps for its backward (as torch's `FunctionCtx`); when the op is
+    recorded, the context becomes its tape entry (`tape.Entry`).
 
     saved_tensors: the raw tensors passed to `save_for_backward` (freed by the tape after backward).
-    saved_versions: their version counters (torch's `_version`, bumped by every in-place kernel) when saved;
-    the tape refuses to run `backward` if one changed since.
+    saved_versions: their version counters (torch's `_version`, bumped by every in-place kernel) when the op
+    was recorded; the tape refuses to run `backward` if one changed since.
     needs_input_grad: one bool per forward input, set when the op is recorded.
     Any other attribute is the op's own: its arguments (stride, dim) and backward bookkeeping (shapes).
     """
 
-    saved_tensors: tuple = ()
-    saved_versions: tuple | list = ()
-    needs_input_grad: tuple = ()
-
     def save_for_backward(self, *tensors: torch.Tensor | None) -> None:
-        """Keep raw tensors (or None, numbers, indices) that `backward` needs; when the op is being recorded
-        (`needs_input_grad` is set), also the tensors' current versions."""
+        """Keep raw tensors (or None, numbers, indices) that `backward` needs; when the op is recorded, the tape
+        also keeps their versions, and refuses to run `backward` if one changed since."""
         self.saved_tensors = tensors
-        if not self.needs_input_grad:
-            return  # nothing records (no_grad, inference_mode, no input needs a gradient): no versions to keep
-        versions = []  # a plain loop and type(): the cheapest spelling measured (this runs for most recorded ops)
-        try:
-            for t in tensors:
-                versions.append(t._version if type(t) is _RawTensor else None)
-        except RuntimeError as error:  # only inference tensors have no version counter
-            raise RuntimeError(
-                "Inference tensors cannot be saved for backward: a tensor created under inference_mode is used "
-                "by an op that records; make it outside inference_mode, or record on a .clone() made outside it"
-            ) from error
-        self.saved_versions = versions
 
 
 class Function:
@@ -100,8 +90,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **attrs: Any) -> _tensor.Tensor:
         """Run the op on engine tensors (or numbers) and record it when a gradient is needed."""
+        # This runs for every op: one pass over the inputs, one thread-local lookup, the result built in place.
         tensor_type = _tensor.Tensor
-        raw, needs = [], []  # one pass over the inputs: this runs for every op, so it is kept lean
+        raw, needs = [], []
         for x in inputs:
             if isinstance(x, tensor_type):
                 raw.append(x.data)
@@ -110,18 +101,26 @@ class Function:
                 raw.append(x)
                 needs.append(False)
         ctx = Context()
-        recording = True in needs and tape._state.enabled and _grad_mode()
+        log = _thread_state.log
+        recording = True in needs and log.enabled and _grad_mode()
         if recording:
-            ctx.needs_input_grad = tuple(needs)
+            needs = tuple(needs)
+            ctx.needs_input_grad = _SHARED_NEEDS.get(needs, needs)
         try:
             out = cls.forward(ctx, *raw, **attrs)
         except RuntimeError as error:
             raise cls._explain(error, raw) from error
+        result = _new_object(tensor_type)  # Tensor._make, inlined
+        result.data = out
+        result.gradient = None
+        result._retains_grad = False
         if recording:
-            result = tensor_type._make(out, True)
-            result._entry = tape.record(cls, ctx, inputs, result)
-            return result
-        return tensor_type._make(out, False)
+            result._requires_grad = True
+            result._entry = tape.record(cls, ctx, inputs, result, log)
+        else:
+            result._requires_grad = False
+            result._entry = None
+        return result
 
     @classmethod
     def _explain(cls, error: RuntimeError, raw: list) -> RuntimeError:

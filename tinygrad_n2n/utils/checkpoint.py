@@ -26,7 +26,7 @@ class _Region:
     def __init__(self, function: Callable, args: tuple, kwargs: dict, preserve_rng_state: bool) -> None:
         self.function, self.args, self.kwargs = function, args, kwargs
         self.first_seq = tape._state.log.next_seq
-        self.scope, self.forced = tape._state.scope, tape._state.forced
+        self.scope, self.forced = tape._state.log.scope, tape._state.log.forced
         self.boundary: dict[int, Tensor] = {}  # id -> tensor from outside that a diverted op read
         self.devices = sorted({a.device.index or 0 for a in args if isinstance(a, Tensor) and a.device.type == "cuda"})
         self.rng = None

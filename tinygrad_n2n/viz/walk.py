@@ -159,6 +159,9 @@ def build_model(root: Tensor, params: Any = None, show_saved: bool = False, show
         )
     names, paths = _names(params)
     entries = collect_entries(root)
+    # each entry's output tensor: its consumers hold it (entries hold no reference to their outputs)
+    outputs = {id(x._entry): x for entry in entries for x in entry.inputs if isinstance(x, Tensor) and x._entry}
+    outputs[id(root._entry)] = root
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str, str]] = []
     clusters: dict[tuple[int, ...], str] = {}
@@ -188,7 +191,7 @@ def build_model(root: Tensor, params: Any = None, show_saved: bool = False, show
         scope = tuple(label_index.setdefault(id(label), len(label_index)) for label in entry.scope)
         for depth, label in enumerate(entry.scope):
             clusters.setdefault(scope[: depth + 1], _cluster_label(label, paths))
-        output = entry.output_ref()
+        output = outputs.get(id(entry))
         op = Node(f"op{len(op_ids)}", "op", entry.op_name, attribute_lines(entry), scope, ops=1)
         op_ids[id(entry)] = op.id
         nodes[op.id] = op
@@ -213,7 +216,7 @@ def build_model(root: Tensor, params: Any = None, show_saved: bool = False, show
             if show_grad and output.gradient is not None:  # kept by retain_grad()
                 op.lines.append(grad_text(output.gradient))
         if show_saved:
-            _add_saved(entry, op, nodes, edges)
+            _add_saved(entry, output, op, nodes, edges)
 
     out = Node("out", "output", "output", [tensor_text(root.data)])
     if root.data.numel() == 1 and not root.data.is_complex():
@@ -226,10 +229,10 @@ def build_model(root: Tensor, params: Any = None, show_saved: bool = False, show
     return GraphModel(nodes, edges, clusters)
 
 
-def _add_saved(entry: Any, op: Node, nodes: dict[str, Node], edges: list) -> None:
-    """One node per tensor the op saved for backward, joined to the op by a dashed edge."""
+def _add_saved(entry: Any, output: Tensor | None, op: Node, nodes: dict[str, Node], edges: list) -> None:
+    """One node per tensor the op saved for backward (`output`: the op's output tensor), joined to the op by a
+    dashed edge."""
     inputs = [x.data if isinstance(x, Tensor) else x for x in entry.inputs]
-    output = entry.output_ref()
     tensors = [t for t in getattr(entry.ctx, "saved_tensors", ()) if isinstance(t, torch.Tensor)]
     for index, saved in enumerate(tensors):
         node = Node(f"s{op.id.removeprefix('op')}_{index}", "saved", "saved", [tensor_text(saved)], op.scope)
