@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("after", nargs="?", type=Path, help="checkout after the change")
     parser.add_argument("--rounds", type=int, default=5, help="processes per checkout and row (default 5)")
     parser.add_argument("--rows", type=Path, default=ROOT / "bench" / "results" / "latest.json", help="bench JSON")
+    parser.add_argument("--only", default="", help="time only the rows whose name contains this text")
     parser.add_argument("--time", nargs=2, metavar=("BUILDER", "PARAMS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time:
@@ -67,7 +68,7 @@ def main() -> int:
     rows = {
         b["group"]: (b["extra_info"]["builder"], b["extra_info"]["params"])
         for b in json.loads(args.rows.read_text())["benchmarks"]
-        if b["extra_info"]["impl"] == "tinygrad_n2n" and b["extra_info"]["device"] == "cpu"
+        if b["extra_info"]["impl"] == "tinygrad_n2n" and b["extra_info"]["device"] == "cpu" and args.only in b["group"]
     }
     trees = (args.before.resolve(), args.after.resolve())
     print(f"before {trees[0]}, after {trees[1]}: min CPU time of a step, {args.rounds} processes each, 1 thread")
