@@ -18,7 +18,10 @@ from ..nn import Module
 from .models import ARCHITECTURES, DEFAULT_WIDTH, build
 
 FORMAT = "tinygrad_n2n.n2n/1"
-PRETRAINED = Path(__file__).parent / "weights" / "default.tn"
+WEIGHTS = Path(__file__).parent / "weights"
+PRETRAINED = WEIGHTS / "default.tn"
+# the shipped models, by the names `--model` and `Model(path)` accept besides a file's path
+SHIPPED = {"default": PRETRAINED, "blind": WEIGHTS / "blind.tn"}
 MAX_WIDTH = 1024
 
 
@@ -43,12 +46,21 @@ def save_model(net: Module, arch: str, path: str | Path, **extra: Any) -> None:
     serialization.save({**payload, **extra}, path)
 
 
+def model_path(spec: str | Path) -> Path:
+    """The file a model `spec` names: a shipped model's name ('default': σ = 25, 'blind': σ from 5 to 50), unless
+    a file of that name exists, or a path."""
+    if isinstance(spec, str) and spec in SHIPPED and not Path(spec).exists():
+        return SHIPPED[spec]
+    return Path(spec)
+
+
 def read_model_file(path: str | Path) -> dict[str, Any]:
-    """Load and check a model file or checkpoint -> its dict (no code runs: tn.load is weights-only).
+    """Load and check a model file or checkpoint (a path, or a shipped model's name) -> its dict (no code runs:
+    tn.load is weights-only).
 
     Checks: our format, a known arch, a width in 1…MAX_WIDTH, "net" a dict of finite tensors.
     """
-    path = Path(path)
+    path = model_path(path)
     if not path.is_file():
         raise ModelFileError(f"no such model file: {path}")
     try:

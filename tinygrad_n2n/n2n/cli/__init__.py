@@ -86,6 +86,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     train.set_defaults(handler=commands.train_command)
 
 
+MODEL_HELP = "model file from `train`, or a shipped model: default (σ = 25, the default) or blind (σ from 5 to 50)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `tinygrad-n2n` parser: one subcommand per handler (train, eval, denoise, graph, demo)."""
     parser = types.OneLineParser(
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
 
     evaluate = sub.add_parser("eval", help="PSNR of a model on a data source's validation pairs")
-    evaluate.add_argument("--model", help="model file from `train` (default: the shipped pretrained model)")
+    evaluate.add_argument("--model", help=MODEL_HELP)
     _add_data(evaluate, training=False)
     evaluate.add_argument("--nlmeans", action="store_true", help="also score non-local means with the true σ")
     evaluate.add_argument(
@@ -111,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     denoise = sub.add_parser("denoise", help="denoise an image file (any size, mode and bit depth Pillow reads)")
     denoise.add_argument("input", help="noisy image file (PNG, JPEG, TIFF, WebP, BMP, GIF, PGM, ...)")
     denoise.add_argument("output", help="where to write the denoised image: " + ", ".join(images.FORMATS))
-    denoise.add_argument("--model", help="model file from `train` (default: the shipped pretrained model)")
+    denoise.add_argument("--model", help=MODEL_HELP)
     limit = f"refuse images above this many pixels; 0: no limit (default {MAX_PIXELS:,}, about 2 GB of memory)"
     denoise.add_argument("--max-pixels", type=types.count, default=MAX_PIXELS, help=limit)
     denoise.add_argument("--quiet", action="store_true", help="no progress bar")
