@@ -139,21 +139,59 @@ def test_eval_full_usage_errors(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_the_readmes_whole_photo_table_is_the_committed_run():
-    """README's table (PSNR to 2 decimals, SSIM to 3) is results/full_eval/full_eval.json's means."""
-    root = Path(__file__).resolve().parents[1]
-    run = json.loads((root / "results" / "full_eval" / "full_eval.json").read_text())
+def _means(root: Path, folder: str) -> dict[str, dict]:
+    """The per-method means of one committed `eval --full` run (results/<folder>/full_eval.json)."""
+    run = json.loads((root / "results" / folder / "full_eval.json").read_text())
+    assert run["command"].startswith("tinygrad-n2n eval --full")
     means = {row["method"]: row for row in run["rows"] if row["photo"] == "mean"}
-    assert run["command"].startswith("tinygrad-n2n eval --full") and set(means) == set(photo_eval.METHODS)
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert set(means) == set(photo_eval.METHODS)
+    return means
+
+
+def _readme_rows(label: str) -> list[list[str]]:
+    """The cells of the README's table rows that start with `label` (bold marks stripped)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith(f"| {label}") and line.count("|") == 5]
+    return [[cell.strip().strip("*") for cell in row.split("|")[1:5]] for row in rows]
+
+
+def test_the_readmes_whole_photo_table_is_the_committed_run():
+    """README's σ = 25 table (PSNR to 2 decimals, SSIM to 3) is results/full_eval/full_eval.json's means."""
+    means = _means(Path(__file__).resolve().parents[1], "full_eval")
     labels = {
         "noisy": "noisy input",
         "nl_means": "non-local means (true σ)",
         "bm3d": "BM3D (",
-        "model": "default U-Net",
+        "model": "default U-Net, engine",
     }
     for method, label in labels.items():
-        rows = [line for line in readme.splitlines() if line.startswith(f"| {label}") and line.count("|") == 5]
-        row = rows[-1]  # the whole-photo table comes after the patch table
-        cells = [cell.strip().strip("*") for cell in row.split("|")[2:4]]
-        assert cells == [f"{means[method]['psnr']:.2f}", f"{means[method]['ssim']:.3f}"], row
+        cells = [row for row in _readme_rows(label) if " / " not in row[1]][-1]  # after the patch table
+        assert cells[1:3] == [f"{means[method]['psnr']:.2f}", f"{means[method]['ssim']:.3f}"], cells
+
+
+def test_the_readmes_three_sigma_table_is_the_committed_runs():
+    """README's σ = 15/25/50 table ("PSNR / SSIM") is the means of the six committed runs: the default model's
+    and the blind model's; the methods that are not a model saw the same noise in both runs of a σ."""
+    root = Path(__file__).resolve().parents[1]
+    folders = {
+        "default": {15: "full_eval_sigma15", 25: "full_eval", 50: "full_eval_sigma50"},
+        "blind": {sigma: f"full_eval_blind_sigma{sigma}" for sigma in (15, 25, 50)},
+    }
+    runs = {
+        model: {sigma: _means(root, folder) for sigma, folder in by_sigma.items()}
+        for model, by_sigma in folders.items()
+    }
+    labels = {
+        ("default", "noisy"): "noisy input",
+        ("default", "nl_means"): "non-local means |",
+        ("default", "bm3d"): "BM3D |",
+        ("default", "model"): "default U-Net (trained at σ = 25)",
+        ("blind", "model"): "blind U-Net (trained at σ 5–50)",
+    }
+    for (model, method), label in labels.items():
+        (cells,) = [row for row in _readme_rows(label.removesuffix(" |")) if " / " in row[1]]
+        for column, sigma in enumerate((15, 25, 50), start=1):
+            score = runs[model][sigma][method]
+            assert cells[column] == f"{score['psnr']:.2f} / {score['ssim']:.3f}", (label, sigma)
+            if method != "model":
+                assert runs["blind"][sigma][method]["psnr"] == score["psnr"], (method, sigma)

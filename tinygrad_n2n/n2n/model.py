@@ -42,7 +42,8 @@ class Model:
         self.history: list[dict[str, float]] = []
 
     def load_pretrained_model(self, path: str | Path | None = None) -> None:
-        """Load the weights shipped inside the package (or a model file saved by `tinygrad-n2n train`)."""
+        """Load the weights shipped inside the package: `path` None or "default" (trained at σ = 25), "blind" (σ from 5
+        to 50), or a model file saved by `tinygrad-n2n train`."""
         net, payload = load_model(path or PRETRAINED, self.device)
         self.arch, self.net = payload["arch"], net
         self.optimizer = Adam(self.net.parameters(), lr=self.config.lr)
